@@ -1,0 +1,20 @@
+"""nbmonitor: live training charts, meters and controls inside Jupyter cells.
+
+``%load_ext nbmonitor`` then ``%%monitor`` on a training cell; or, anywhere,
+``with nbmonitor.monitor(name=...):`` and ``nbmonitor.log(loss=...)``.
+"""
+from __future__ import annotations
+
+from .api import config, current_run, log, monitor
+from .buffer import MetricsBuffer, Series, View
+from .run import Run
+
+__version__ = "0.1.0"
+__all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "log",
+           "monitor", "load_ipython_extension", "__version__"]
+
+
+def load_ipython_extension(ipython) -> None:
+    """Register ``%%monitor`` (``%load_ext nbmonitor``)."""
+    from .magic import load_ipython_extension as _load
+    _load(ipython)

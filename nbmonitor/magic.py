@@ -1,0 +1,81 @@
+"""``%%monitor``: parses its line and delegates to :class:`Session`. Nothing else."""
+from __future__ import annotations
+
+import json
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .session import Session
+
+
+def parse_hparams(text: str | None) -> dict:
+    """``lr=0.1,batch=64`` or a JSON object."""
+    if not text:
+        return {}
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--hparams: not valid JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise UsageError("--hparams: expected a JSON object")
+        return value
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, raw = part.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--hparams: expected key=value, got {part!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw.strip()
+    return out
+
+
+@magics_class
+class MonitorMagics(Magics):
+    """The ``%%monitor`` cell magic."""
+
+    @magic_arguments()
+    @argument("--name", "-n", default=None, help="run name (default run-N)")
+    @argument("--no-print-capture", dest="print_capture", action="store_false",
+              help="do not read metrics from printed text")
+    @argument("--total-steps", dest="total_steps", type=int, default=None,
+              help="total optimizer steps, for progress and ETA")
+    @argument("--epochs", type=int, default=None,
+              help="number of epochs, when the cell does not say range(N)")
+    @argument("--keep-live", dest="keep_live", action="store_true",
+              help="keep the interactive widget after the run ends")
+    @argument("--stop-on-nan", dest="stop_on_nan", action="store_true",
+              help="stop the run at the first NaN/Inf metric")
+    @argument("--refresh-hz", dest="refresh_hz", type=float, default=4.0,
+              help="dashboard refreshes per second (default 4)")
+    @argument("--max-points", dest="max_points", type=int, default=2000,
+              help="points per series sent to a chart (default 2000)")
+    @argument("--hparams", default=None, help="hyperparameters: k=v,k=v or JSON")
+    @cell_magic
+    def monitor(self, line: str, cell: str) -> None:
+        """Run the cell with a live training dashboard in its output."""
+        try:
+            args = parse_argstring(self.monitor, line)
+        except UsageError as e:
+            raise UsageError(f"{e}\n{self.monitor.parser.format_usage()}") from None
+        options = vars(args)
+        options["hparams"] = parse_hparams(options["hparams"])
+        if options["max_points"] < 10:
+            raise UsageError("--max-points must be at least 10")
+        try:
+            session = Session(source=cell, namespace=self.shell.user_ns, **options)
+        except ValueError as e:
+            raise UsageError(f"{e}\n{self.monitor.parser.format_usage()}") from None
+        code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
+        with session:
+            exec(code, self.shell.user_ns)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext nbmonitor``."""
+    ipython.register_magics(MonitorMagics)

@@ -1,0 +1,177 @@
+"""A run: its identity, status, progress counters and series."""
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .buffer import MetricsBuffer
+
+STATUSES = ("running", "finished", "failed", "interrupted", "stopped", "crashed")
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Event:
+    """Something that happened during a run (an alert, a control change)."""
+
+    kind: str
+    message: str
+    step: float
+    time: float = field(default_factory=time.time)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Run:
+    """One monitored run. Hooks write counters and series; readers only read.
+
+    ``step`` is the global step (optimizer steps, or what ``nbmonitor.log`` is
+    given); ``epoch`` counts passes over the training data; ``total_steps`` is
+    known when the magic or the framework tells it, and drives the ETA.
+    """
+
+    def __init__(self, name: str | None = None, *, total_steps: int | None = None,
+                 hparams: dict[str, Any] | None = None, source: str = "",
+                 buffer: MetricsBuffer | None = None) -> None:
+        n = next(_counter)
+        self.id = uuid.uuid4().hex[:12]
+        self.name = name or f"run-{n}"
+        self.status = "running"
+        self.error: str | None = None
+        self.started = time.time()
+        self.ended: float | None = None
+        self.step = 0
+        self.epoch = 0
+        self.total_steps = total_steps
+        self.hparams: dict[str, Any] = dict(hparams or {})
+        self.source = source
+        self.buffer = buffer if buffer is not None else MetricsBuffer()
+        self.events: list[Event] = []
+        self.paused = False
+        self.device_sink = None  # set by the torch hooks: takes device scalars
+        self.hooks_count_steps = False  # True once optimizer hooks drive ``step``
+        self.stop_requested = False
+        self._events_lock = threading.Lock()
+        self._resume = threading.Event()
+        self._resume.set()
+        # it/s over a sliding window of (time, step) samples, kept by the refresher.
+        self._rate_samples: list[tuple[float, int]] = []
+
+    # -- writing -----------------------------------------------------------
+    def log(self, name: str, value: float, step: float | None = None) -> None:
+        """Append ``value`` to series ``name`` at ``step`` (default: current step)."""
+        self.buffer.append(name, self.step if step is None else step, value)
+
+    def log_auto(self, name: str, value: float, step: float | None = None) -> None:
+        """Append at ``step``, else at the global step when something counts steps,
+        else at the series' own index (plain printed or logged loops)."""
+        if step is not None:
+            if not self.hooks_count_steps and step > self.step:
+                self.step = int(step)
+        elif self.hooks_count_steps or self.step:
+            step = self.step
+        else:
+            step = self.buffer.series(name).count
+        self.buffer.append(name, step, value)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Move to ``epoch`` (recorded as an event when it changes)."""
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.event("epoch", f"epoch {epoch}", epoch=epoch)
+
+    def event(self, kind: str, message: str, **data: Any) -> Event:
+        """Record an event at the current step."""
+        ev = Event(kind, message, float(self.step), data=data)
+        with self._events_lock:
+            self.events.append(ev)
+        return ev
+
+    def pause(self) -> None:
+        """Hold the training thread at the next step boundary."""
+        self.paused = True
+        self._resume.clear()
+        self.event("control", "paused")
+
+    def resume(self) -> None:
+        """Let a paused run go on."""
+        self.paused = False
+        self._resume.set()
+        self.event("control", "resumed")
+
+    def request_stop(self) -> None:
+        """End the run at the next step boundary."""
+        self.stop_requested = True
+        self._resume.set()
+        self.event("control", "stop requested")
+
+    def wait_resume(self, timeout: float = 0.1) -> None:
+        """Block briefly while paused (called by hooks at step boundaries)."""
+        self._resume.wait(timeout)
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Mark the run ended with ``status``."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self.status = status
+        self.error = error
+        self.ended = time.time()
+
+    # -- reading -----------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the start (to the end once ended)."""
+        return (self.ended or time.time()) - self.started
+
+    def rate(self, now: float | None = None) -> float:
+        """Steps per second over the last ~10 seconds."""
+        now = time.time() if now is None else now
+        samples = self._rate_samples
+        samples.append((now, self.step))
+        while len(samples) > 2 and now - samples[0][0] > 10.0:
+            samples.pop(0)
+        (t0, s0), (t1, s1) = samples[0], samples[-1]
+        if t1 - t0 <= 0:
+            return 0.0
+        return (s1 - s0) / (t1 - t0)
+
+    def eta(self, rate: float) -> float | None:
+        """Seconds left, when the total is known and progress is being made."""
+        if not self.total_steps or rate <= 0 or self.ended:
+            return None
+        left = self.total_steps - self.step
+        return max(0.0, left / rate)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per series: last value, best value (min for losses, else max), count."""
+        out: dict[str, dict[str, float]] = {}
+        for s in self.buffer:
+            _, v, _ = s.arrays()
+            finite = v[~(v != v)] if len(v) else v
+            best = float("nan")
+            if len(finite):
+                best = float(finite.min() if lower_is_better(s.name) else finite.max())
+            out[s.name] = {"last": s.last_value, "best": best, "count": s.count}
+        return out
+
+
+def lower_is_better(name: str) -> bool:
+    """Whether a smaller value of this metric is better (losses, errors, lr-free)."""
+    n = name.lower()
+    return any(k in n for k in ("loss", "err", "mse", "mae", "rmse", "perplex", "ppl",
+                                "nll", "cost", "time", "lr", "wer", "cer"))
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``1:02:03`` / ``02:03`` style duration, ``--`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"

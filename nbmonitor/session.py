@@ -1,0 +1,199 @@
+"""A monitored block of code: opens a run, installs hooks, shows and refreshes the
+dashboard, and on the way out, however the block ended, undoes everything and
+freezes the output."""
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import traceback
+from typing import Any
+
+from .env import frontend as detect_frontend
+from .hooks import StopRun
+from .run import Run
+from .totals import estimate_epochs
+
+_active: "Session | None" = None
+_active_lock = threading.Lock()
+
+
+def active_session() -> "Session | None":
+    """The session running now in this process, if any."""
+    return _active
+
+
+class Session:
+    """Context manager behind ``%%monitor`` and :func:`nbmonitor.monitor`.
+
+    Every keyword here is also a ``%%monitor`` option of the same name
+    (``print_capture=False`` is ``--no-print-capture``).
+    """
+
+    def __init__(self, name: str | None = None, *, print_capture: bool = True,
+                 total_steps: int | None = None, epochs: int | None = None,
+                 keep_live: bool = False, stop_on_nan: bool = False,
+                 refresh_hz: float = 4.0, max_points: int = 2000,
+                 hparams: dict[str, Any] | None = None, source: str = "",
+                 namespace: dict[str, Any] | None = None,
+                 frontend: str | None = None) -> None:
+        if refresh_hz <= 0 or not math.isfinite(refresh_hz):
+            raise ValueError("refresh_hz must be a positive number")
+        if total_steps is not None and total_steps <= 0:
+            raise ValueError("total_steps must be positive")
+        if epochs is not None and epochs <= 0:
+            raise ValueError("epochs must be positive")
+        self.name = name
+        self.print_capture = print_capture
+        self.total_steps = total_steps
+        self.epochs = epochs
+        self.keep_live = keep_live
+        self.stop_on_nan = stop_on_nan
+        self.refresh_hz = refresh_hz
+        self.max_points = max_points
+        self.hparams = dict(hparams or {})
+        self.source = source
+        self.namespace = namespace
+        self.frontend = frontend or detect_frontend()
+        self.run: Run | None = None
+        self.view: Any = None
+        self._handles: list[Any] = []
+        self._display = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._nan_seen: set[str] = set()
+
+    # -- entering ----------------------------------------------------------
+    def __enter__(self) -> Run:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError("a monitored run is already active in this process; "
+                                   "nbmonitor runs one at a time")
+            _active = self
+        try:
+            epochs = self.epochs or estimate_epochs(self.source, self.namespace)
+            self.run = run = Run(self.name, total_steps=self.total_steps,
+                                 hparams=self.hparams, source=self.source)
+            self._install_hooks(run, epochs)
+            self._open_view(run)
+            self._thread = threading.Thread(target=self._refresh_loop,
+                                            name="nbmonitor-refresh", daemon=True)
+            self._thread.start()
+        except BaseException:
+            self._teardown()
+            raise
+        return run
+
+    def _install_hooks(self, run: Run, epochs: int | None) -> None:
+        if "torch" in sys.modules or "torch" in self.source:
+            try:
+                from .hooks import torch_hooks
+            except ImportError:
+                pass
+            else:
+                handle = torch_hooks.install(run, epochs_hint=epochs)
+                run.device_sink = handle.state.device_queue.add
+                self._handles.append(handle)
+        if self.print_capture:
+            from .hooks import printed
+            self._handles.append(printed.install(run))
+
+    def _open_view(self, run: Run) -> None:
+        if self.frontend == "widgets":
+            from IPython.display import display
+
+            from .widgets.dashboard import Dashboard
+            self.view = Dashboard(run, self.max_points)
+            self._display = display(self.view.widget, display_id=True)
+        else:
+            from .progress import TextProgress
+            self.view = TextProgress(run)
+
+    # -- running -----------------------------------------------------------
+    def _refresh_loop(self) -> None:
+        period = 1.0 / self.refresh_hz
+        while not self._stop.wait(period):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """One refresh of the view; errors become a note, never an exception."""
+        run = self.run
+        if run is None or self.view is None:
+            return
+        try:
+            self._check_values(run)
+            self.view.refresh(run.rate())
+        except Exception as e:  # the view must never break training
+            if hasattr(self.view, "note"):
+                self.view.note = f"display error: {type(e).__name__}: {e}"
+
+    def _check_values(self, run: Run) -> None:
+        for s in run.buffer:
+            if s.name in self._nan_seen or math.isfinite(s.last_value) or s.count == 0:
+                continue
+            self._nan_seen.add(s.name)
+            msg = f"{s.name} is {s.last_value} at step {s.last_step:g}"
+            run.event("alert", msg, series=s.name, value=s.last_value)
+            if hasattr(self.view, "note"):
+                self.view.note = msg + (" - stopping" if self.stop_on_nan else "")
+            if self.stop_on_nan:
+                run.request_stop()
+
+    # -- leaving -----------------------------------------------------------
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        run = self.run
+        suppress = False
+        if exc_type is None:
+            status, error = ("stopped" if run.stop_requested else "finished"), None
+        elif issubclass(exc_type, StopRun):
+            status, error, suppress = "stopped", None, True
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status, error = "interrupted", "KeyboardInterrupt"
+        else:
+            status, error = "failed", f"{exc_type.__name__}: {exc}"
+        self._teardown()
+        run.finish(status, error)
+        self._freeze()
+        return suppress
+
+    def _teardown(self) -> None:
+        """Remove hooks and stop the refresher; report, never raise."""
+        global _active
+        problems = []
+        for handle in reversed(self._handles):
+            try:
+                handle.remove()
+            except Exception as e:
+                problems.append(f"removing {type(handle).__name__}: {e}")
+        self._handles = []
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with _active_lock:
+            if _active is self:
+                _active = None
+        for p in problems:
+            print(f"nbmonitor: {p}", file=sys.stderr)
+
+    def _freeze(self) -> None:
+        """Replace the live output by the static snapshot (or print the summary)."""
+        run = self.run
+        try:
+            self.refresh()
+            from .snapshot import bundle, summary_text
+            if self.frontend != "widgets":
+                self.view.close(summary_text(run))
+                return
+            smoothing = self.view.smoothing.value
+            data = bundle(run, smoothing)
+            if self.keep_live:
+                data["application/vnd.jupyter.widget-view+json"] = {
+                    "model_id": self.view.widget.model_id, "version_major": 2,
+                    "version_minor": 0}
+            else:
+                self.view.close()
+            self._display.update(data, raw=True)
+        except Exception:
+            print("nbmonitor: could not draw the final snapshot:\n"
+                  + traceback.format_exc(limit=3), file=sys.stderr)

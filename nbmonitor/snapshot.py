@@ -1,0 +1,97 @@
+"""The frozen output of an ended run: a PNG (and a small SVG) of the final charts
+and a plain-text summary. Drawn with matplotlib's Agg backend; needs no kernel,
+no widget state and no network to show."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .grouping import group_of, is_meter
+from .run import Run, fmt_duration
+from .smoothing import ema
+from .widgets.chart import PALETTE
+
+SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
+
+
+def _plain(text: str) -> str:
+    """Matplotlib reads ``$`` as mathtext; names are shown literally."""
+    return text.replace("\\", "\\\\").replace("$", r"\$")
+
+
+def groups(run: Run) -> dict[str, list[str]]:
+    """Chart groups of the run's series, in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for s in run.buffer:
+        if not is_meter(s.name):
+            out.setdefault(group_of(s.name), []).append(s.name)
+    return out
+
+
+def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
+    """A matplotlib figure of every chart group of ``run``."""
+    grouped = groups(run)
+    n = max(1, len(grouped))
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
+    fig.suptitle(_plain(f"{run.name} - {run.status} - step {run.step:,}"), fontsize=10)
+    for i, (key, names) in enumerate(grouped.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.set_title(_plain(key), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        for j, name in enumerate(names):
+            view = run.buffer.series(name).view(max_points)
+            color = PALETTE[j % len(PALETTE)]
+            if smoothing > 0 and len(view) > 1:
+                ax.plot(view.steps, view.values, color=color, alpha=0.25, lw=0.8)
+                ax.plot(view.steps, ema(view.values, smoothing), color=color, lw=1.5,
+                        label=_plain(name))
+            else:
+                ax.plot(view.steps, view.values, color=color, lw=1.5, marker="." if len(view) < 3 else None,
+                        label=_plain(name))
+        finite = [v for nm in names for v in run.buffer.series(nm).view(max_points).values
+                  if np.isfinite(v)]
+        if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3:
+            ax.set_yscale("log")
+        ax.legend(fontsize=7, loc="best")
+        ax.set_xlabel("step", fontsize=7)
+    if not grouped:
+        fig.text(0.5, 0.5, "no metrics recorded", ha="center", va="center")
+    return fig
+
+
+def summary_text(run: Run) -> str:
+    """Run name, status, steps, duration, and last/best value of each metric."""
+    lines = [f"nbmonitor run {run.name!s} ({run.id}): {run.status}",
+             f"steps {run.step:,}  epochs {run.epoch}  duration {fmt_duration(run.elapsed)}"]
+    if run.error:
+        lines.append(f"error: {run.error}")
+    stats = run.summary()
+    if stats:
+        width = max(len(k) for k in stats)
+        for name, st in stats.items():
+            if is_meter(name):
+                continue
+            lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
+                         f"  ({int(st['count']):,} points)")
+    return "\n".join(lines)
+
+
+def bundle(run: Run, smoothing: float = 0.6) -> dict[str, str]:
+    """The MIME bundle that replaces the live output: PNG, small SVG, text."""
+    fig = draw(run, smoothing)
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    out = {"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+           "text/plain": summary_text(run)}
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg")
+    if svg.tell() <= SVG_LIMIT:
+        out["image/svg+xml"] = svg.getvalue().decode("utf-8")
+    return out

@@ -1,0 +1,82 @@
+"""One bqplot chart per metric group: a faint raw curve and a smoothed one per series."""
+from __future__ import annotations
+
+
+import bqplot as bq
+import numpy as np
+
+from ..buffer import View
+from ..smoothing import ema
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+           "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+class MetricChart:
+    """A figure for one metric group; :meth:`update` takes a series' view."""
+
+    def __init__(self, title: str) -> None:
+        self.x = bq.LinearScale()
+        self.y_lin = bq.LinearScale()
+        self.y_log = bq.LogScale()
+        self.log = False
+        self.ax_x = bq.Axis(scale=self.x, label="step", num_ticks=5)
+        self.ax_y = bq.Axis(scale=self.y_lin, orientation="vertical", num_ticks=4,
+                            tick_format=".3g")
+        self.raw: dict[str, bq.Lines] = {}
+        self.smooth: dict[str, bq.Lines] = {}
+        self.figure = bq.Figure(
+            title=title, marks=[], axes=[self.ax_x, self.ax_y],
+            legend_location="top-right", animation_duration=0,
+            fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},
+            layout={"width": "380px", "height": "240px"},
+        )
+        self.figure.add_class("nbm-chart")
+
+    def _y(self) -> bq.Scale:
+        return self.y_log if self.log else self.y_lin
+
+    def add_series(self, name: str) -> None:
+        color = PALETTE[len(self.smooth) % len(PALETTE)]
+        scales = {"x": self.x, "y": self._y()}
+        raw = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=scales,
+                       colors=[color], opacities=[0.25], stroke_width=1)
+        smooth = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=scales,
+                          colors=[color], stroke_width=2, labels=[name],
+                          display_legend=True)
+        self.raw[name] = raw
+        self.smooth[name] = smooth
+        self.figure.marks = [*self.figure.marks, raw, smooth]
+
+    def update(self, name: str, view: View, smoothing: float) -> None:
+        """Write one series' points (float32) into its two marks."""
+        if name not in self.smooth:
+            self.add_series(name)
+        x = view.steps.astype(np.float32)
+        y = view.values
+        if self.log:
+            y = np.where(y > 0, y, np.nan)
+        raw, smooth = self.raw[name], self.smooth[name]
+        with raw.hold_sync(), smooth.hold_sync():
+            if smoothing > 0:
+                raw.x, raw.y, raw.visible = x, y.astype(np.float32), True
+                smooth.x, smooth.y = x, ema(y, smoothing).astype(np.float32)
+            else:
+                raw.visible = False
+                smooth.x, smooth.y = x, y.astype(np.float32)
+
+    def set_log(self, log: bool) -> None:
+        """Switch the y axis between linear and log scale."""
+        if log == self.log:
+            return
+        self.log = log
+        y = self._y()
+        for mark in [*self.raw.values(), *self.smooth.values()]:
+            mark.scales = {"x": self.x, "y": y}
+        self.ax_y.scale = y
+
+    def close(self) -> None:
+        """Close every widget of this chart."""
+        for w in [*self.raw.values(), *self.smooth.values(), self.ax_x, self.ax_y,
+                  self.x, self.y_lin, self.y_log, self.figure]:
+            w.close()

@@ -1,0 +1,81 @@
+"""The live dashboard of one run: header, controls and a chart per metric group."""
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..grouping import group_of, is_meter
+from ..run import Run
+from .chart import MetricChart
+from .header import render_header
+
+
+class Dashboard:
+    """Widgets for ``run``. Only the refresher thread calls :meth:`refresh`;
+    button callbacks only set flags on the run."""
+
+    def __init__(self, run: Run, max_points: int = 2000) -> None:
+        self.run = run
+        self.max_points = max_points
+        self.charts: dict[str, MetricChart] = {}
+        self._seen: dict[str, int] = {}
+        self.note = ""
+        self.header = W.HTML(render_header(run, 0.0))
+        self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
+                                       description="smoothing", readout_format=".2f",
+                                       continuous_update=False,
+                                       layout={"width": "260px"})
+        self.log_scale = W.ToggleButton(value=False, description="log y", icon="",
+                                        layout={"width": "80px"})
+        self.stop = W.Button(description="Stop", button_style="danger",
+                             layout={"width": "70px"})
+        self.pause = W.ToggleButton(value=False, description="Pause",
+                                    layout={"width": "80px"})
+        self.stop.on_click(lambda _: run.request_stop())
+        self.pause.observe(self._on_pause, "value")
+        self.smoothing.observe(lambda _: self._redraw(), "value")
+        self.log_scale.observe(self._on_log, "value")
+        self.controls = W.HBox([self.smoothing, self.log_scale, self.pause, self.stop])
+        self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
+        self.widget = W.VBox([self.header, self.controls, self.grid])
+        self.widget.add_class("nbm-dashboard")
+
+    def _on_pause(self, change) -> None:
+        if change["new"]:
+            self.run.pause()
+        else:
+            self.run.resume()
+        self.pause.description = "Resume" if change["new"] else "Pause"
+
+    def _on_log(self, change) -> None:
+        for chart in self.charts.values():
+            chart.set_log(change["new"])
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self._seen.clear()
+
+    def refresh(self, rate: float) -> None:
+        """Pull new points from the buffer into the charts and redraw the header."""
+        run = self.run
+        self.header.value = render_header(run, rate, self.note)
+        smoothing = self.smoothing.value
+        for series in run.buffer:
+            name = series.name
+            if is_meter(name) or self._seen.get(name) == series.version:
+                continue
+            self._seen[name] = series.version
+            key = group_of(name)
+            chart = self.charts.get(key)
+            if chart is None:
+                chart = self.charts[key] = MetricChart(key)
+                chart.set_log(self.log_scale.value)
+                self.grid.children = [*self.grid.children, chart.figure]
+            chart.update(name, series.view(self.max_points), smoothing)
+
+    def close(self) -> None:
+        """Close every widget so no widget state is left in the saved notebook."""
+        for chart in self.charts.values():
+            chart.close()
+        for w in (self.header, self.smoothing, self.log_scale, self.stop, self.pause,
+                  self.controls, self.grid, self.widget):
+            w.close()
