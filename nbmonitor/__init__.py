@@ -5,12 +5,12 @@
 """
 from __future__ import annotations
 
-from .api import config, current_run, log, monitor
+from .api import config, current_run, last_run, log, monitor
 from .buffer import MetricsBuffer, Series, View
 from .run import Run
 
 __version__ = "0.1.0"
-__all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "log",
+__all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "last_run", "log",
            "monitor", "load_ipython_extension", "__version__"]
 
 

@@ -6,7 +6,7 @@ import warnings
 from typing import Any
 
 from .run import Run
-from .session import Session, active_session
+from .session import Session, active_session, last_run
 
 
 def monitor(name: str | None = None, **options: Any) -> Session:

@@ -15,12 +15,18 @@ from .run import Run
 from .totals import estimate_epochs
 
 _active: "Session | None" = None
+_last_run: Run | None = None
 _active_lock = threading.Lock()
 
 
 def active_session() -> "Session | None":
     """The session running now in this process, if any."""
     return _active
+
+
+def last_run() -> Run | None:
+    """The most recent run of this process (running or ended)."""
+    return _last_run
 
 
 class Session:
@@ -75,6 +81,8 @@ class Session:
             epochs = self.epochs or estimate_epochs(self.source, self.namespace)
             self.run = run = Run(self.name, total_steps=self.total_steps,
                                  hparams=self.hparams, source=self.source)
+            global _last_run
+            _last_run = run
             self._install_hooks(run, epochs)
             self._open_view(run)
             self._thread = threading.Thread(target=self._refresh_loop,

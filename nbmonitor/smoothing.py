@@ -22,3 +22,12 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
         n += 1
         out[i] = last / (1 - weight ** n)
     return out
+
+
+MIN_POINTS = 30  # sparser series (per-epoch validation) are drawn unsmoothed
+
+
+def smoothable(name: str, n_points: int) -> bool:
+    """Whether a series gets smoothed: dense ones, and never learning rates."""
+    from .grouping import group_of
+    return n_points >= MIN_POINTS and group_of(name) != "lr"

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from .grouping import group_of, is_meter
 from .run import Run, fmt_duration
-from .smoothing import ema
+from .smoothing import ema, smoothable
 from .widgets.chart import PALETTE
 
 SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
@@ -48,7 +48,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
         for j, name in enumerate(names):
             view = run.buffer.series(name).view(max_points)
             color = PALETTE[j % len(PALETTE)]
-            if smoothing > 0 and len(view) > 1:
+            if smoothing > 0 and smoothable(name, len(view)):
                 ax.plot(view.steps, view.values, color=color, alpha=0.25, lw=0.8)
                 ax.plot(view.steps, ema(view.values, smoothing), color=color, lw=1.5,
                         label=_plain(name))

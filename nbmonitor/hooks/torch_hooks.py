@@ -165,7 +165,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
         st.loader_passes[key] = passes
         st.last_loader = weakref.ref(self)
         if key == st.train_loader:
-            run.set_epoch(passes - 1)
+            run.set_epoch(passes)
         return orig_iter(self)
 
     __iter__.__wrapped__ = orig_iter
@@ -187,7 +187,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
         loader = st.last_loader() if st.last_loader is not None else None
         if loader is not None:
             st.train_loader = id(loader)
-            run.set_epoch(st.loader_passes.get(id(loader), 1) - 1)
+            run.set_epoch(st.loader_passes.get(id(loader), 1))
             if run.total_steps is None and epochs_hint:
                 try:
                     per_epoch = math.ceil(len(loader) / st.accumulation)

@@ -6,7 +6,8 @@ import bqplot as bq
 import numpy as np
 
 from ..buffer import View
-from ..smoothing import ema
+from .closing import close_tree
+from ..smoothing import ema, smoothable
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
            "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -58,7 +59,7 @@ class MetricChart:
             y = np.where(y > 0, y, np.nan)
         raw, smooth = self.raw[name], self.smooth[name]
         with raw.hold_sync(), smooth.hold_sync():
-            if smoothing > 0:
+            if smoothing > 0 and smoothable(name, len(x)):
                 raw.x, raw.y, raw.visible = x, y.astype(np.float32), True
                 smooth.x, smooth.y = x, ema(y, smoothing).astype(np.float32)
             else:
@@ -77,6 +78,6 @@ class MetricChart:
 
     def close(self) -> None:
         """Close every widget of this chart."""
-        for w in [*self.raw.values(), *self.smooth.values(), self.ax_x, self.ax_y,
-                  self.x, self.y_lin, self.y_log, self.figure]:
-            w.close()
+        for w in [self.figure, *self.raw.values(), *self.smooth.values(), self.y_lin,
+                  self.y_log]:
+            close_tree(w)

@@ -6,6 +6,7 @@ import ipywidgets as W
 from ..grouping import group_of, is_meter
 from ..run import Run
 from .chart import MetricChart
+from .closing import close_tree
 from .header import render_header
 
 
@@ -76,6 +77,4 @@ class Dashboard:
         """Close every widget so no widget state is left in the saved notebook."""
         for chart in self.charts.values():
             chart.close()
-        for w in (self.header, self.smoothing, self.log_scale, self.stop, self.pause,
-                  self.controls, self.grid, self.widget):
-            w.close()
+        close_tree(self.widget)
