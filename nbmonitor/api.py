@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import math
+from time import time as _time
 import warnings
 from typing import Any
 
+from .buffer import _GIL, STAGE
 from .run import Run
+
+_STAGE3 = 3 * STAGE
+from . import session as _session
 from .session import Session, active_session, last_run
 
 
@@ -45,25 +50,57 @@ def _scalar(value: Any, run: Run, name: str, step: float | None) -> float | None
 def log(step: float | None = None, **metrics: Any) -> None:
     """Record metrics in the current run: ``nbmonitor.log(val_loss=0.3, acc=0.9)``.
 
-    ``step`` defaults to the global step when hooks count optimizer steps, else to
-    each series' own index. Values may be numbers, numpy scalars or 0-d tensors
-    (CUDA tensors are read asynchronously, with no synchronization).
+    ``step`` defaults to the global step when hooks count optimizer steps (or an
+    earlier call gave a step), else to each series' own index. Values may be
+    numbers, numpy scalars or 0-d tensors (CUDA tensors are read asynchronously,
+    with no synchronization).
     """
-    s = active_session()
+    s = _session._active
     if s is None:
-        global _warned
-        if not _warned:
-            _warned = True
-            warnings.warn("nbmonitor.log called with no monitored run; values are dropped. "
-                          "Use %%monitor or `with nbmonitor.monitor():`.", stacklevel=2)
+        _warn_no_run()
         return
     run = s.run
+    now = _time()
+    if step is None:
+        if run.hooks_count_steps or run.explicit_steps:
+            step = run.step
+    elif not run.hooks_count_steps:
+        run.explicit_steps = True
+        if step > run.step:
+            run.step = int(step)
+    series = run.buffer._series
+    if not _GIL:  # pragma: no cover - free-threaded builds take the locked path
+        for name, value in metrics.items():
+            run.log_auto(name, float(value), step, now)
+        return
     for name, value in metrics.items():
-        if value.__class__ is not float:
+        ser = series.get(name)
+        if ser is None:
+            ser = run.buffer.series(name)
+        cls = value.__class__
+        if cls is not float and cls is not int:
             value = _scalar(value, run, name, step)
             if value is None:
                 continue
-        run.log_auto(name, value, step)
+        # Series.append inlined: this is the per-scalar hot path (see buffer.py).
+        stage = ser._stage
+        if step is None:  # the series' own index
+            i = ser._spilled + len(stage) // 3
+            stage.extend((i, value, now))
+            if i > run.step:
+                run.step = i
+        else:
+            stage.extend((step, value, now))
+        if len(stage) >= _STAGE3:
+            ser._spill()
+
+
+def _warn_no_run() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn("nbmonitor.log called with no monitored run; values are dropped. "
+                      "Use %%monitor or `with nbmonitor.monitor():`.", stacklevel=3)
 
 
 def config(**hparams: Any) -> dict[str, Any]:

@@ -11,18 +11,19 @@ keeps, for every bucket it merges, that bucket's minimum and maximum.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
-STAGE = 4096  # points staged in Python arrays before moving to numpy
+STAGE = 2048  # points staged as Python tuples before moving to numpy
 FULL_CAP = 1 << 17  # points kept at full resolution per series (~3 MB)
 HISTORY_CAP = 1 << 14  # decimated history points per series before it is halved
 VIEW_POINTS = 2000  # default budget of points one chart refresh sends per series
+_GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,16 @@ def decimate(steps: np.ndarray, values: np.ndarray, times: np.ndarray,
     """Min/max decimation by equal-count buckets.
 
     Returns the points unchanged when they fit in ``max_points``. Otherwise the
-    points are cut into ``max_points // 2`` consecutive buckets and each bucket
-    contributes its minimum and its maximum, in their original order (one point
-    when they coincide). NaN values are kept as a bucket's extreme so that they
-    stay visible.
+    points are cut into ``(max_points - 2) // 2`` consecutive buckets and each
+    bucket contributes its minimum and its maximum, in their original order (one
+    point when they coincide); the first and the last point are always kept, so a
+    live curve reaches the newest step. NaN values are kept as a bucket's
+    extreme so that they stay visible.
     """
     n = len(steps)
     if n <= max_points:
         return steps, values, times
-    nb = max(1, max_points // 2)
+    nb = max(1, (max_points - 2) // 2)
     edges = (np.arange(nb + 1, dtype=np.int64) * n) // nb
     lens = np.diff(edges)
     width = int(lens.max())
@@ -79,47 +81,51 @@ def decimate(steps: np.ndarray, values: np.ndarray, times: np.ndarray,
     keep = np.ones(2 * nb, dtype=bool)
     keep[1::2] = b != a
     pick = pick[keep]
+    if pick[0] != 0:
+        pick = np.concatenate([[0], pick])
+    if pick[-1] != n - 1:
+        pick = np.concatenate([pick, [n - 1]])
     return steps[pick], values[pick], times[pick]
 
 
 class Series:
-    """One named series of (step, value, wall time) points."""
+    """One named series of (step, value, wall time) points.
 
-    __slots__ = ("name", "_lock", "_s", "_v", "_t", "_chunks", "_full_len",
-                 "_hist", "count", "version", "full_cap", "history_cap",
-                 "last_step", "last_value")
+    ``append`` takes no lock: it extends a flat Python list by one (step, value,
+    time) triple, which the GIL makes atomic, and a spiller (under the lock) moves
+    a prefix of that list into numpy with ``del staged[:n]``, so a concurrent
+    append is never lost. On a
+    free-threaded interpreter appends take the lock instead.
+    """
+
+    __slots__ = ("name", "_lock", "_stage", "_chunks", "_full_len", "_spilled",
+                 "_hist", "full_cap", "history_cap", "_extends")
 
     def __init__(self, name: str, full_cap: int = FULL_CAP,
                  history_cap: int = HISTORY_CAP) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._s = array("d")
-        self._v = array("d")
-        self._t = array("d")
+        self._stage: list[float] = []  # flat step, value, time triples
         self._chunks: list[np.ndarray] = []  # each (3, n) float64
         self._full_len = 0
+        self._spilled = 0  # points moved out of the stage so far
         self._hist = np.empty((3, 0))  # decimated history, oldest first
-        self.count = 0
-        self.version = 0
+        self._extends = 0
         self.full_cap = full_cap
         self.history_cap = history_cap
-        self.last_step = float("nan")
-        self.last_value = float("nan")
 
     def append(self, step: float, value: float, t: float | None = None) -> None:
         """Append one point; O(1) amortized, no I/O."""
         if t is None:
             t = time.time()
-        with self._lock:
-            self._s.append(step)
-            self._v.append(value)
-            self._t.append(t)
-            self.count += 1
-            self.version += 1
-            self.last_step = step
-            self.last_value = value
-            if len(self._s) >= STAGE:
-                self._spill()
+        stage = self._stage
+        if _GIL:
+            stage.extend((step, value, t))
+        else:  # pragma: no cover - free-threaded builds
+            with self._lock:
+                stage.extend((step, value, t))
+        if len(stage) >= 3 * STAGE:
+            self._spill()
 
     def extend(self, steps, values, times=None) -> None:
         """Append many points at once."""
@@ -130,26 +136,64 @@ class Series:
         times = (np.full(len(steps), time.time()) if times is None
                  else np.asarray(times, dtype=np.float64))
         with self._lock:
-            self._spill()
+            self._spill_locked()
             self._chunks.append(np.vstack([steps, values, times]))
             self._full_len += len(steps)
-            self.count += len(steps)
-            self.version += 1
-            self.last_step = float(steps[-1])
-            self.last_value = float(values[-1])
+            self._spilled += len(steps)
+            self._extends += 1
             self._compact()
 
+    @property
+    def count(self) -> int:
+        """Points appended so far."""
+        return self._spilled + len(self._stage) // 3
+
+    @property
+    def version(self) -> int:
+        """Changes whenever points are added (readers compare it)."""
+        return self.count + self._extends
+
+    def _last(self, i: int) -> float:
+        stage = self._stage
+        try:
+            n = len(stage) // 3
+            if n:
+                return stage[3 * (n - 1) + i]
+        except IndexError:
+            pass
+        with self._lock:
+            n = len(self._stage) // 3
+            if n:
+                return self._stage[3 * (n - 1) + i]
+            if self._chunks:
+                return float(self._chunks[-1][i, -1])
+            if self._hist.shape[1]:
+                return float(self._hist[i, -1])
+        return float("nan")
+
+    @property
+    def last_step(self) -> float:
+        return self._last(0)
+
+    @property
+    def last_value(self) -> float:
+        return self._last(1)
+
     def _spill(self) -> None:
-        """Move staged points into a numpy chunk (lock held)."""
-        if not self._s:
+        with self._lock:
+            self._spill_locked()
+
+    def _spill_locked(self) -> None:
+        """Move the staged prefix into a numpy chunk (lock held)."""
+        n = len(self._stage) // 3
+        if not n:
             return
-        chunk = np.vstack([np.frombuffer(self._s), np.frombuffer(self._v),
-                           np.frombuffer(self._t)])  # copies
+        block = self._stage[:3 * n]
+        chunk = np.array(block, dtype=np.float64).reshape(n, 3).T.copy()
+        self._spilled += n
+        del self._stage[:3 * n]
         self._chunks.append(chunk)
-        self._full_len += chunk.shape[1]
-        self._s = array("d")
-        self._v = array("d")
-        self._t = array("d")
+        self._full_len += n
         self._compact()
 
     def _compact(self) -> None:
@@ -169,28 +213,54 @@ class Series:
             hist = np.vstack([s, v, t])
         self._hist = hist
 
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+        with self._lock:
+            staged = self._stage[:3 * (len(self._stage) // 3)]
+            parts = [self._hist, *self._chunks]
+            count = self._spilled + len(staged) // 3
+            version = count + self._extends
+        if staged:
+            parts.append(np.array(staged, dtype=np.float64).reshape(-1, 3).T)
+        allp = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        return allp[0], allp[1], allp[2], count, version
+
+    def tail(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The newest ``k`` retained points (fewer if folded or not yet appended)."""
+        if k <= 0:
+            return np.empty(0), np.empty(0), np.empty(0)
+        with self._lock:
+            staged = self._stage[:3 * (len(self._stage) // 3)]
+            parts = []
+            have = len(staged) // 3
+            for chunk in reversed(self._chunks):
+                if have >= k:
+                    break
+                parts.append(chunk)
+                have += chunk.shape[1]
+        parts.reverse()
+        if staged:
+            parts.append(np.array(staged, dtype=np.float64).reshape(-1, 3).T)
+        if not parts:
+            return np.empty(0), np.empty(0), np.empty(0)
+        allp = np.concatenate(parts, axis=1)[:, -k:]
+        return allp[0].copy(), allp[1].copy(), allp[2].copy()
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All retained points (history then full resolution), copied."""
-        with self._lock:
-            parts = [self._hist, *self._chunks]
-            if self._s:
-                parts.append(np.vstack([np.array(self._s), np.array(self._v),
-                                        np.array(self._t)]))
-        allp = np.concatenate(parts, axis=1) if parts else np.empty((3, 0))
-        return allp[0], allp[1], allp[2]
+        s, v, t, _, _ = self._snapshot()
+        return s.copy(), v.copy(), t.copy()
 
     def view(self, max_points: int = VIEW_POINTS) -> View:
         """A snapshot of at most ``max_points`` points keeping bucket extremes."""
-        version, count = self.version, self.count
-        s, v, t = self.arrays()
+        s, v, t, count, version = self._snapshot()
         s, v, t = decimate(s, v, t, max_points)
-        return View(s, v, t, count, version)
+        return View(s.copy(), v.copy(), t.copy(), count, version)
 
     def nbytes(self) -> int:
-        """Bytes held by this series' points."""
+        """Bytes held by this series' points (a staged float counted at 32 bytes)."""
         with self._lock:
             return (self._hist.nbytes + sum(c.nbytes for c in self._chunks)
-                    + 3 * self._s.buffer_info()[1] * 8)
+                    + 32 * len(self._stage))
 
 
 class MetricsBuffer:

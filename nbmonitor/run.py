@@ -55,6 +55,7 @@ class Run:
         self.paused = False
         self.device_sink = None  # set by the torch hooks: takes device scalars
         self.hooks_count_steps = False  # True once optimizer hooks drive ``step``
+        self.explicit_steps = False  # True once ``log(step=...)`` gave a step
         self.stop_requested = False
         self._events_lock = threading.Lock()
         self._resume = threading.Event()
@@ -67,17 +68,18 @@ class Run:
         """Append ``value`` to series ``name`` at ``step`` (default: current step)."""
         self.buffer.append(name, self.step if step is None else step, value)
 
-    def log_auto(self, name: str, value: float, step: float | None = None) -> None:
-        """Append at ``step``, else at the global step when something counts steps,
-        else at the series' own index (plain printed or logged loops)."""
-        if step is not None:
-            if not self.hooks_count_steps and step > self.step:
-                self.step = int(step)
-        elif self.hooks_count_steps or self.step:
-            step = self.step
-        else:
-            step = self.buffer.series(name).count
-        self.buffer.append(name, step, value)
+    def log_auto(self, name: str, value: float, step: float | None = None,
+                 t: float | None = None) -> None:
+        """Append at ``step``; else at the global step when hooks or explicit steps
+        drive it; else at the series' own index (plain printed or logged loops)."""
+        series = self.buffer._series.get(name) or self.buffer.series(name)
+        if step is None:
+            step = self.step if (self.hooks_count_steps or self.explicit_steps) else series.count
+        elif not self.hooks_count_steps:
+            self.explicit_steps = True
+        if step > self.step and not self.hooks_count_steps:
+            self.step = int(step)
+        series.append(step, value, t)
 
     def set_epoch(self, epoch: int) -> None:
         """Move to ``epoch`` (recorded as an event when it changes)."""

@@ -9,6 +9,8 @@ import threading
 import traceback
 from typing import Any
 
+import numpy as np
+
 from .env import frontend as detect_frontend
 from .hooks import StopRun
 from .run import Run
@@ -68,6 +70,7 @@ class Session:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._nan_seen: set[str] = set()
+        self._checked: dict[str, int] = {}
 
     # -- entering ----------------------------------------------------------
     def __enter__(self) -> Run:
@@ -137,12 +140,21 @@ class Session:
                 self.view.note = f"display error: {type(e).__name__}: {e}"
 
     def _check_values(self, run: Run) -> None:
+        """Report the first non-finite value of each series, at its own step."""
         for s in run.buffer:
-            if s.name in self._nan_seen or math.isfinite(s.last_value) or s.count == 0:
+            count = s.count
+            checked = self._checked.get(s.name, 0)
+            if s.name in self._nan_seen or count == checked:
+                continue
+            self._checked[s.name] = count
+            steps, values, _ = s.tail(count - checked)
+            bad = np.flatnonzero(~np.isfinite(values))
+            if not len(bad):
                 continue
             self._nan_seen.add(s.name)
-            msg = f"{s.name} is {s.last_value} at step {s.last_step:g}"
-            run.event("alert", msg, series=s.name, value=s.last_value)
+            i = bad[0]
+            msg = f"{s.name} is {values[i]} at step {steps[i]:g}"
+            run.event("alert", msg, series=s.name, value=float(values[i]), at=float(steps[i]))
             if hasattr(self.view, "note"):
                 self.view.note = msg + (" - stopping" if self.stop_on_nan else "")
             if self.stop_on_nan:

@@ -15,7 +15,7 @@ _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|[-+]inf"
 _PAIR = re.compile(
     r"(?<![\w./\-])"
     r"(?P<name>[A-Za-z][\w./\-]*(?: [A-Za-z][\w./\-]*)?)"
-    r"\s*(?P<sep>[:=])\s*"
+    r"(?:\s*(?P<sep>=)\s*|(?P<colon>:)\s+)"
     r"(?P<value>" + _NUM + r")(?P<pct>%?)"
     r"(?![\w.:/\[(])",
 )
