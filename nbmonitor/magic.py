@@ -35,6 +35,13 @@ def parse_hparams(text: str | None) -> dict:
     return out
 
 
+def _usage(magic) -> str:
+    """``usage: %%monitor [--name NAME] ...`` and a pointer to the full help."""
+    text = magic.parser.format_usage().replace("::", "").strip()
+    text = text.replace("%monitor", "%%monitor", 1)
+    return f"usage: {text}\n(%%monitor? shows every option)"
+
+
 @magics_class
 class MonitorMagics(Magics):
     """The ``%%monitor`` cell magic."""
@@ -61,16 +68,13 @@ class MonitorMagics(Magics):
         """Run the cell with a live training dashboard in its output."""
         try:
             args = parse_argstring(self.monitor, line)
-        except UsageError as e:
-            raise UsageError(f"{e}\n{self.monitor.parser.format_usage()}") from None
-        options = vars(args)
-        options["hparams"] = parse_hparams(options["hparams"])
-        if options["max_points"] < 10:
-            raise UsageError("--max-points must be at least 10")
-        try:
+            options = vars(args)
+            options["hparams"] = parse_hparams(options["hparams"])
+            if options["max_points"] < 10:
+                raise UsageError("--max-points must be at least 10")
             session = Session(source=cell, namespace=self.shell.user_ns, **options)
-        except ValueError as e:
-            raise UsageError(f"{e}\n{self.monitor.parser.format_usage()}") from None
+        except (UsageError, ValueError) as e:
+            raise UsageError(f"{e}\n{_usage(self.monitor)}") from None
         code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
         with session:
             exec(code, self.shell.user_ns)

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from .grouping import group_of, is_meter
 from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
-from .widgets.chart import PALETTE
+from .style import PALETTE
 
 SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
 

@@ -8,9 +8,8 @@ import numpy as np
 from ..buffer import View
 from .closing import close_tree
 from ..smoothing import ema, smoothable
+from ..style import PALETTE
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 class MetricChart:

@@ -4,10 +4,8 @@ from __future__ import annotations
 import html
 
 from ..run import Run, fmt_duration
+from ..style import STATUS_COLORS
 
-_COLORS = {"running": "#1a7f37", "paused": "#9a6700", "finished": "#0969da",
-           "stopped": "#8250df", "failed": "#cf222e", "interrupted": "#bc4c00",
-           "crashed": "#cf222e"}
 
 
 def header_fields(run: Run, rate: float) -> dict[str, str]:
@@ -30,7 +28,7 @@ def header_fields(run: Run, rate: float) -> dict[str, str]:
 def render_header(run: Run, rate: float, note: str = "") -> str:
     """HTML for the header; every user-given string is escaped."""
     f = {k: html.escape(v) for k, v in header_fields(run, rate).items()}
-    color = _COLORS.get(f["status"], "#57606a")
+    color = STATUS_COLORS.get(f["status"], "#57606a")
     pct = ""
     if run.total_steps:
         frac = max(0.0, min(1.0, run.step / run.total_steps))
