@@ -179,6 +179,24 @@ class Series:
         allp = np.concatenate(parts, axis=1) if parts else np.empty((3, 0))
         return allp[0], allp[1], allp[2]
 
+    def tail(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The last ``n`` retained points (steps, values, times), copied; costs O(n),
+        not O(length of the series)."""
+        with self._lock:
+            parts = []
+            if self._s:
+                parts.append(np.vstack([np.array(self._s[-n:]), np.array(self._v[-n:]),
+                                        np.array(self._t[-n:])]))
+            have = parts[0].shape[1] if parts else 0
+            for block in [*reversed(self._chunks), self._hist]:
+                if have >= n:
+                    break
+                part = block[:, max(0, block.shape[1] - (n - have)):]
+                parts.append(part.copy())
+                have += part.shape[1]
+        allp = np.concatenate(parts[::-1], axis=1) if parts else np.empty((3, 0))
+        return allp[0], allp[1], allp[2]
+
     def view(self, max_points: int = VIEW_POINTS) -> View:
         """A snapshot of at most ``max_points`` points keeping bucket extremes."""
         version, count = self.version, self.count
