@@ -99,7 +99,7 @@ def summary_text(run: Run) -> str:
         lines.append(f"error: {run.error}")
     stats = run.summary()
     if stats:
-        width = max(len(k) for k in stats)
+        width = max((len(k) for k in stats if not is_meter(k)), default=1)
         for name, st in stats.items():
             if is_meter(name):
                 continue

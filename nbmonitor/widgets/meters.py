@@ -29,6 +29,11 @@ def level(value: float, warn: float, crit: float) -> str:
     return RED if value >= crit else AMBER if value >= warn else GREEN
 
 
+def pct(value: float) -> str:
+    """``45%``, or ``--`` before the first reading."""
+    return f"{value:.0f}%" if np.isfinite(value) else "--"
+
+
 def fmt_bytes(n: float) -> str:
     """``3.2 GB`` style (powers of 1024, one decimal)."""
     if not np.isfinite(n):
@@ -94,7 +99,7 @@ def gpu_row(r: _Reader, i: int) -> str:
     temp, power, limit = r.last(p + "temp"), r.last(p + "power"), r.last(p + "power_limit")
     mem_pct = used / total * 100 if total > 0 else float("nan")
     mc = level(mem_pct, 80, 90)
-    cells = [_cell(f"GPU{i}", f'<span style="color:{level(util, 101, 101)}">{util:.0f}%</span> '
+    cells = [_cell(f"GPU{i}", f'<span style="color:{level(util, 101, 101)}">{pct(util)}</span> '
                    + r.spark(p + "util", 100, GREEN)),
              _cell("mem", f'<span style="color:{mc}">{fmt_bytes(used)} / {fmt_bytes(total)}'
                    f"</span> {bar(mem_pct / 100, mc)} " + r.spark(p + "mem_used", total, mc))]
@@ -116,9 +121,9 @@ def system_row(r: _Reader) -> str:
     if not any(np.isfinite(x) for x in (cpu, ram, rss)):
         return ""
     cc, rc = level(cpu, 90, 101), level(ram, 80, 90)
-    cells = [_cell("CPU", f'<span style="color:{cc}">{cpu:.0f}%</span> '
+    cells = [_cell("CPU", f'<span style="color:{cc}">{pct(cpu)}</span> '
                    + r.spark("sys/cpu", 100, cc)),
-             _cell("RAM", f'<span style="color:{rc}">{ram:.0f}%</span> {bar(ram / 100, rc)} '
+             _cell("RAM", f'<span style="color:{rc}">{pct(ram)}</span> {bar(ram / 100, rc)} '
                    + r.spark("sys/ram", 100, rc)),
              _cell("process", fmt_bytes(rss))]
     return f'<div class="nbm-sys">{"".join(cells)}</div>'
