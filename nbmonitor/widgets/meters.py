@@ -50,7 +50,7 @@ def sparkline(times: np.ndarray, values: np.ndarray, top: float, color: str,
     """An inline SVG polyline of ``values`` over ``times``, y from 0 to ``top``."""
     ok = np.isfinite(values)
     times, values = times[ok], values[ok]
-    if len(values) < 2 or top <= 0:
+    if len(values) < 2 or not top > 0:
         return f'<svg width="{width}" height="{height}"></svg>'
     t0, t1 = float(times[0]), float(times[-1])
     span = (t1 - t0) or 1.0
@@ -104,7 +104,8 @@ def gpu_row(r: _Reader, i: int) -> str:
              _cell("mem", f'<span style="color:{mc}">{fmt_bytes(used)} / {fmt_bytes(total)}'
                    f"</span> {bar(mem_pct / 100, mc)} " + r.spark(p + "mem_used", total, mc))]
     if np.isfinite(temp):
-        cells.append(_cell("temp", f'<span style="color:{level(temp, 75, 85)}">{temp:.0f}°C</span>'))
+        tc = level(temp, 75, 85)
+        cells.append(_cell("temp", f'<span style="color:{tc}">{temp:.0f}°C</span>'))
     if np.isfinite(power):
         pc = level(power / limit * 100 if limit > 0 else float("nan"), 95, 101)
         lim = f" / {limit:.0f}" if np.isfinite(limit) else ""
