@@ -182,6 +182,8 @@ class Series:
     def tail(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The last ``n`` retained points (steps, values, times), copied; costs O(n),
         not O(length of the series)."""
+        if n <= 0:
+            return np.empty(0), np.empty(0), np.empty(0)
         with self._lock:
             parts = []
             if self._s:
