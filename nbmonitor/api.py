@@ -19,8 +19,9 @@ def monitor(name: str | None = None, **options: Any) -> Session:
 
     Options are those of ``%%monitor`` with ``_`` for ``-``: ``print_capture``,
     ``total_steps``, ``epochs``, ``keep_live``, ``stop_on_nan``, ``refresh_hz``,
-    ``max_points``, ``hparams``. In a Jupyter kernel it shows the live dashboard;
-    elsewhere a text progress line on stderr.
+    ``max_points``, ``hparams``, ``sample_every`` (seconds between meter readings)
+    and ``meters`` (False: no GPU/CPU/RAM meters). In a Jupyter kernel it shows the
+    live dashboard; elsewhere a text progress line on stderr.
     """
     return Session(name, **options)
 

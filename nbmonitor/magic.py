@@ -62,6 +62,10 @@ class MonitorMagics(Magics):
               help="dashboard refreshes per second (default 4)")
     @argument("--max-points", dest="max_points", type=int, default=2000,
               help="points per series sent to a chart (default 2000)")
+    @argument("--sample-every", dest="sample_every", type=float, default=1.0,
+              metavar="SECONDS", help="seconds between GPU/CPU/RAM readings (default 1)")
+    @argument("--no-meters", dest="meters", action="store_false",
+              help="do not read GPU/CPU/RAM meters")
     @argument("--hparams", default=None, help="hyperparameters: k=v,k=v or JSON")
     @cell_magic
     def monitor(self, line: str, cell: str) -> None:

@@ -7,7 +7,7 @@ import math
 import sys
 import threading
 import traceback
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -44,7 +44,10 @@ class Session:
                  refresh_hz: float = 4.0, max_points: int = 2000,
                  hparams: dict[str, Any] | None = None, source: str = "",
                  namespace: dict[str, Any] | None = None,
-                 frontend: str | None = None) -> None:
+                 frontend: str | None = None, sample_every: float = 1.0,
+                 meters: "bool | Sequence[Any]" = True) -> None:
+        if not sample_every > 0 or not math.isfinite(sample_every):
+            raise ValueError("sample_every must be a positive number of seconds")
         if refresh_hz <= 0 or not math.isfinite(refresh_hz):
             raise ValueError("refresh_hz must be a positive number")
         if total_steps is not None and total_steps <= 0:
@@ -63,6 +66,9 @@ class Session:
         self.source = source
         self.namespace = namespace
         self.frontend = frontend or detect_frontend()
+        self.sample_every = sample_every
+        self.meters = meters  # True: default meters; False: none; or a list of meters
+        self._sampler: Any = None
         self.run: Run | None = None
         self.view: Any = None
         self._handles: list[Any] = []
@@ -87,6 +93,7 @@ class Session:
             global _last_run
             _last_run = run
             self._install_hooks(run, epochs)
+            self._start_sampler(run)
             self._open_view(run)
             self._thread = threading.Thread(target=self._refresh_loop,
                                             name="nbmonitor-refresh", daemon=True)
@@ -109,6 +116,13 @@ class Session:
         if self.print_capture:
             from .hooks import printed
             self._handles.append(printed.install(run))
+
+    def _start_sampler(self, run: Run) -> None:
+        if self.meters is False:
+            return
+        from .meters import Sampler, default_meters
+        meters = default_meters() if self.meters is True else list(self.meters)
+        self._sampler = Sampler(run, meters, self.sample_every).start()
 
     def _open_view(self, run: Run) -> None:
         if self.frontend == "widgets":
@@ -178,7 +192,7 @@ class Session:
         return suppress
 
     def _teardown(self) -> None:
-        """Remove hooks and stop the refresher; report, never raise."""
+        """Remove hooks, stop the sampler and the refresher; report, never raise."""
         global _active
         problems = []
         for handle in reversed(self._handles):
@@ -187,6 +201,9 @@ class Session:
             except Exception as e:
                 problems.append(f"removing {type(handle).__name__}: {e}")
         self._handles = []
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)

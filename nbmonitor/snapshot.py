@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .grouping import group_of, is_meter
+from .meters.report import Curve, meter_lines, meter_notes, percent_series
 from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
 from .style import PALETTE
@@ -35,7 +36,8 @@ def groups(run: Run) -> dict[str, list[str]]:
 def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     """A matplotlib figure of every chart group of ``run``."""
     grouped = groups(run)
-    n = max(1, len(grouped))
+    meters = percent_series(run)
+    n = max(1, len(grouped) + bool(meters))
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
@@ -61,9 +63,32 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
             ax.set_yscale("log")
         ax.legend(fontsize=7, loc="best")
         ax.set_xlabel("step", fontsize=7)
-    if not grouped:
+    if meters:
+        _draw_meters(fig.add_subplot(rows, cols, len(grouped) + 1), meters, run, max_points)
+    elif not grouped:
         fig.text(0.5, 0.5, "no metrics recorded", ha="center", va="center")
     return fig
+
+
+def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> None:
+    """One panel of every meter as a percent over steps (over seconds when the run
+    counted no steps), peaks in the legend, the meters' notes underneath."""
+    from .buffer import decimate
+    ax.set_title("meters (%)", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.set_ylim(0, 105)
+    by_step = any(len(c[0]) and c[0].max() > c[0].min() for c in meters.values())
+    for j, (label, (steps, values, times)) in enumerate(meters.items()):
+        x = steps if by_step else times - run.started
+        s, v, _ = decimate(x, values, x, max_points)
+        peak = np.nanmax(v) if np.isfinite(v).any() else float("nan")
+        ax.plot(s, v, color=PALETTE[j % len(PALETTE)], lw=1.0,
+                marker="." if len(v) < 3 else None, label=f"{label} (peak {peak:.0f})")
+    ax.legend(fontsize=7, loc="best")
+    notes = "; ".join(meter_notes(run))
+    ax.set_xlabel(("step" if by_step else "seconds") + (f"\n{_plain(notes)}" if notes else ""),
+                  fontsize=7)
 
 
 def summary_text(run: Run) -> str:
@@ -74,12 +99,13 @@ def summary_text(run: Run) -> str:
         lines.append(f"error: {run.error}")
     stats = run.summary()
     if stats:
-        width = max(len(k) for k in stats)
+        width = max((len(k) for k in stats if not is_meter(k)), default=1)
         for name, st in stats.items():
             if is_meter(name):
                 continue
             lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
                          f"  ({int(st['count']):,} points)")
+    lines += [f"  {line}" for line in meter_lines(run)]
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""The live dashboard of one run: header, controls and a chart per metric group."""
+"""The live dashboard of one run: header, controls, meters and a chart per metric group."""
 from __future__ import annotations
 
 import ipywidgets as W
@@ -8,6 +8,7 @@ from ..run import Run
 from .chart import MetricChart
 from .closing import close_tree
 from .header import render_header
+from .meters import MetersPanel
 
 
 class Dashboard:
@@ -36,8 +37,9 @@ class Dashboard:
         self.smoothing.observe(lambda _: self._redraw(), "value")
         self.log_scale.observe(self._on_log, "value")
         self.controls = W.HBox([self.smoothing, self.log_scale, self.pause, self.stop])
+        self.meters = MetersPanel(run)
         self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
-        self.widget = W.VBox([self.header, self.controls, self.grid])
+        self.widget = W.VBox([self.header, self.controls, self.meters.widget, self.grid])
         self.widget.add_class("nbm-dashboard")
 
     def _on_pause(self, change) -> None:
@@ -59,6 +61,7 @@ class Dashboard:
         """Pull new points from the buffer into the charts and redraw the header."""
         run = self.run
         self.header.value = render_header(run, rate, self.note)
+        self.meters.refresh()
         smoothing = self.smoothing.value
         for series in run.buffer:
             name = series.name
