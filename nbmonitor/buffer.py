@@ -8,6 +8,12 @@ size is bounded too, so memory per series is bounded for any run length.
 
 Readers call :meth:`Series.view`, which returns at most ``max_points`` points and
 keeps, for every bucket it merges, that bucket's minimum and maximum.
+
+A series created with ``drain=True`` also keeps a *drain log*: every point, at full
+resolution, until a consumer (the store's writer) takes it with :meth:`Series.drain`.
+The log shares the numpy chunks with the series (no copy on the hot path) and is
+independent of compaction, so a slow consumer loses nothing; it only holds memory
+until the next drain.
 """
 from __future__ import annotations
 
@@ -87,10 +93,10 @@ class Series:
 
     __slots__ = ("name", "_lock", "_s", "_v", "_t", "_chunks", "_full_len",
                  "_hist", "count", "version", "full_cap", "history_cap",
-                 "last_step", "last_value")
+                 "last_step", "last_value", "_drain", "_drained", "_staged_out")
 
     def __init__(self, name: str, full_cap: int = FULL_CAP,
-                 history_cap: int = HISTORY_CAP) -> None:
+                 history_cap: int = HISTORY_CAP, drain: bool = False) -> None:
         self.name = name
         self._lock = threading.Lock()
         self._s = array("d")
@@ -105,6 +111,9 @@ class Series:
         self.history_cap = history_cap
         self.last_step = float("nan")
         self.last_value = float("nan")
+        self._drain: list[np.ndarray] | None = [] if drain else None
+        self._drained = 0  # points handed out by drain() so far
+        self._staged_out = 0  # staged points already handed out by drain()
 
     def append(self, step: float, value: float, t: float | None = None) -> None:
         """Append one point; O(1) amortized, no I/O."""
@@ -131,7 +140,10 @@ class Series:
                  else np.asarray(times, dtype=np.float64))
         with self._lock:
             self._spill()
-            self._chunks.append(np.vstack([steps, values, times]))
+            chunk = np.vstack([steps, values, times])
+            self._chunks.append(chunk)
+            if self._drain is not None:
+                self._drain.append(chunk)
             self._full_len += len(steps)
             self.count += len(steps)
             self.version += 1
@@ -146,6 +158,9 @@ class Series:
         chunk = np.vstack([np.frombuffer(self._s), np.frombuffer(self._v),
                            np.frombuffer(self._t)])  # copies
         self._chunks.append(chunk)
+        if self._drain is not None and self._staged_out < chunk.shape[1]:
+            self._drain.append(chunk[:, self._staged_out:])
+        self._staged_out = 0
         self._full_len += chunk.shape[1]
         self._s = array("d")
         self._v = array("d")
@@ -168,6 +183,26 @@ class Series:
             s, v, t = decimate(hist[0], hist[1], hist[2], self.history_cap // 2)
             hist = np.vstack([s, v, t])
         self._hist = hist
+
+    def drain(self) -> tuple[int, np.ndarray]:
+        """Points appended since the last drain, at full resolution.
+
+        Returns ``(start, points)``: the absolute index of the first point and a
+        ``(3, n)`` float64 array of steps, values and times. Needs ``drain=True``.
+        """
+        with self._lock:
+            if self._drain is None:
+                raise RuntimeError(f"series {self.name!r} keeps no drain log")
+            parts, self._drain = self._drain, []
+            k = self._staged_out
+            if len(self._s) > k:
+                parts.append(np.vstack([np.array(self._s[k:]), np.array(self._v[k:]),
+                                        np.array(self._t[k:])]))
+                self._staged_out = len(self._s)
+            start = self._drained
+            pts = np.concatenate(parts, axis=1) if parts else np.empty((3, 0))
+            self._drained += pts.shape[1]
+        return start, pts
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All retained points (history then full resolution), copied."""
@@ -198,6 +233,7 @@ class MetricsBuffer:
 
     def __init__(self, full_cap: int = FULL_CAP, history_cap: int = HISTORY_CAP) -> None:
         self._series: dict[str, Series] = {}
+        self.drain = False  # new series keep a drain log (set by the store writer)
         self._lock = threading.Lock()
         self._full_cap = full_cap
         self._history_cap = history_cap
@@ -211,7 +247,7 @@ class MetricsBuffer:
             with self._lock:
                 s = self._series.get(name)
                 if s is None:
-                    s = Series(name, self._full_cap, self._history_cap)
+                    s = Series(name, self._full_cap, self._history_cap, self.drain)
                     self._series[name] = s
                     self.version += 1
         return s
