@@ -8,6 +8,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .session import Session
+from .store import StoreError, open_for_run
 
 
 def parse_hparams(text: str | None) -> dict:
@@ -56,6 +57,10 @@ class MonitorMagics(Magics):
     @argument("--max-points", dest="max_points", type=int, default=2000,
               help="points per series sent to a chart (default 2000)")
     @argument("--hparams", default=None, help="hyperparameters: k=v,k=v or JSON")
+    @argument("--store", default=None,
+              help="run store file or directory (default .nbmonitor/runs.db; off: none)")
+    @argument("--compare-last", dest="compare_last", action="store_true",
+              help="draw the previous run of this cell faintly behind the live curves")
     @cell_magic
     def monitor(self, line: str, cell: str) -> None:
         """Run the cell with a live training dashboard in its output."""
@@ -68,6 +73,10 @@ class MonitorMagics(Magics):
         if options["max_points"] < 10:
             raise UsageError("--max-points must be at least 10")
         try:
+            options["store"] = open_for_run(options["store"]) or False
+        except StoreError as e:
+            raise UsageError(str(e)) from None
+        try:
             session = Session(source=cell, namespace=self.shell.user_ns, **options)
         except ValueError as e:
             raise UsageError(f"{e}\n{self.monitor.parser.format_usage()}") from None
@@ -78,4 +87,6 @@ class MonitorMagics(Magics):
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext nbmonitor``."""
+    from .compare_magic import CompareMagics
     ipython.register_magics(MonitorMagics)
+    ipython.register_magics(CompareMagics)

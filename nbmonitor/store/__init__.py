@@ -21,8 +21,8 @@ OFF = {"0", "off", "false", "no", "none"}
 _opened: dict[Path, tuple[int, SqliteStore]] = {}
 _lock = threading.Lock()
 
-__all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_store",
-           "store_path"]
+__all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_for_run",
+           "open_store", "store_path"]
 
 
 def store_path(spec: Any = None) -> Path | None:
@@ -66,3 +66,20 @@ def open_store(spec: Any = None) -> SqliteStore | None:
         store = SqliteStore(path)
         _opened[path] = (path.stat().st_ino, store)
         return store
+
+
+def open_for_run(spec: Any = None) -> SqliteStore | None:
+    """:func:`open_store` for a run about to start: a foreign, corrupt or newer file
+    raises :class:`StoreError` (a clear message, the file untouched); any other
+    failure (an unwritable directory...) is reported on stderr and the run goes
+    on without a store."""
+    import sqlite3
+    import sys
+    try:
+        return open_store(spec)
+    except StoreError:
+        raise
+    except (OSError, sqlite3.Error) as e:
+        print(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
+              "this run is not stored", file=sys.stderr)
+        return None

@@ -129,13 +129,10 @@ def connect(path: Path, timeout: float = 10.0) -> sqlite3.Connection:
     """
     check_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(os.fspath(path), timeout=timeout, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path} cannot be opened as a store ({e}); " + _hint(path)) from None
+    conn = sqlite3.connect(os.fspath(path), timeout=timeout, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 
