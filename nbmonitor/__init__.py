@@ -11,7 +11,20 @@ from .run import Run
 
 __version__ = "0.1.0"
 __all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "last_run", "log",
-           "monitor", "load_ipython_extension", "__version__"]
+           "monitor", "load_ipython_extension", "__version__",
+           "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError"]
+
+# The run history (``nbmonitor.runs()``, ``nbmonitor.load(id)``...) imports pandas,
+# so it is loaded on first use.
+_LAZY = {"runs": "history", "load": "history", "rename": "history", "tag": "history",
+         "delete": "history", "StoredRun": "history", "StoreError": "schema"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".store.{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'nbmonitor' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython) -> None:

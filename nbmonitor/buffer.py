@@ -1,13 +1,19 @@
 """Thread-safe, bounded, columnar storage of metric series.
 
 A :class:`MetricsBuffer` maps series names to :class:`Series`. Appending is O(1)
-amortized and does no I/O: points land in ``array('d')`` staging columns that are
-moved into numpy chunks when full. Each series keeps up to ``full_cap`` points at
+amortized and does no I/O: points land in a flat staging list that is moved into
+numpy chunks when full. Each series keeps up to ``full_cap`` points at
 full resolution; older points are folded into a min/max-decimated history whose
 size is bounded too, so memory per series is bounded for any run length.
 
 Readers call :meth:`Series.view`, which returns at most ``max_points`` points and
 keeps, for every bucket it merges, that bucket's minimum and maximum.
+
+A series created with ``drain=True`` also keeps a *drain log*: every point, at full
+resolution, until a consumer (the store's writer) takes it with :meth:`Series.drain`.
+The log shares the numpy chunks with the series (no copy on the hot path) and is
+independent of compaction, so a slow consumer loses nothing; it only holds memory
+until the next drain.
 """
 from __future__ import annotations
 
@@ -99,10 +105,11 @@ class Series:
     """
 
     __slots__ = ("name", "_lock", "_stage", "_chunks", "_full_len", "_spilled",
-                 "_hist", "full_cap", "history_cap", "_extends")
+                 "_hist", "full_cap", "history_cap", "_extends", "_drain", "_drained",
+                 "_staged_out")
 
     def __init__(self, name: str, full_cap: int = FULL_CAP,
-                 history_cap: int = HISTORY_CAP) -> None:
+                 history_cap: int = HISTORY_CAP, drain: bool = False) -> None:
         self.name = name
         self._lock = threading.Lock()
         self._stage: list[float] = []  # flat step, value, time triples
@@ -113,6 +120,9 @@ class Series:
         self._extends = 0
         self.full_cap = full_cap
         self.history_cap = history_cap
+        self._drain: list[np.ndarray] | None = [] if drain else None
+        self._drained = 0  # points handed out by drain() so far
+        self._staged_out = 0  # staged points already handed out by drain()
 
     def append(self, step: float, value: float, t: float | None = None) -> None:
         """Append one point; O(1) amortized, no I/O."""
@@ -137,7 +147,10 @@ class Series:
                  else np.asarray(times, dtype=np.float64))
         with self._lock:
             self._spill_locked()
-            self._chunks.append(np.vstack([steps, values, times]))
+            chunk = np.vstack([steps, values, times])
+            self._chunks.append(chunk)
+            if self._drain is not None:
+                self._drain.append(chunk)
             self._full_len += len(steps)
             self._spilled += len(steps)
             self._extends += 1
@@ -193,6 +206,9 @@ class Series:
         self._spilled += n
         del self._stage[:3 * n]
         self._chunks.append(chunk)
+        if self._drain is not None and self._staged_out < n:
+            self._drain.append(chunk[:, self._staged_out:])
+        self._staged_out = 0
         self._full_len += n
         self._compact()
 
@@ -245,6 +261,27 @@ class Series:
         allp = np.concatenate(parts, axis=1)[:, -k:]
         return allp[0].copy(), allp[1].copy(), allp[2].copy()
 
+    def drain(self) -> tuple[int, np.ndarray]:
+        """Points appended since the last drain, at full resolution.
+
+        Returns ``(start, points)``: the absolute index of the first point and a
+        ``(3, n)`` float64 array of steps, values and times. Needs ``drain=True``.
+        """
+        with self._lock:
+            if self._drain is None:
+                raise RuntimeError(f"series {self.name!r} keeps no drain log")
+            parts, self._drain = self._drain, []
+            staged = self._stage[:3 * (len(self._stage) // 3)]
+            m = len(staged) // 3
+            k = self._staged_out
+            if m > k:
+                parts.append(np.array(staged[3 * k:], dtype=np.float64).reshape(-1, 3).T)
+                self._staged_out = m
+            start = self._drained
+            pts = np.concatenate(parts, axis=1) if parts else np.empty((3, 0))
+            self._drained += pts.shape[1]
+        return start, pts
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All retained points (history then full resolution), copied."""
         s, v, t, _, _ = self._snapshot()
@@ -268,6 +305,7 @@ class MetricsBuffer:
 
     def __init__(self, full_cap: int = FULL_CAP, history_cap: int = HISTORY_CAP) -> None:
         self._series: dict[str, Series] = {}
+        self.drain = False  # new series keep a drain log (set by the store writer)
         self._lock = threading.Lock()
         self._full_cap = full_cap
         self._history_cap = history_cap
@@ -281,7 +319,7 @@ class MetricsBuffer:
             with self._lock:
                 s = self._series.get(name)
                 if s is None:
-                    s = Series(name, self._full_cap, self._history_cap)
+                    s = Series(name, self._full_cap, self._history_cap, self.drain)
                     self._series[name] = s
                     self.version += 1
         return s

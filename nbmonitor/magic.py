@@ -8,6 +8,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .session import Session
+from .store import StoreError, open_for_run
 
 
 def parse_hparams(text: str | None) -> dict:
@@ -67,6 +68,10 @@ class MonitorMagics(Magics):
     @argument("--no-meters", dest="meters", action="store_false",
               help="do not read GPU/CPU/RAM meters")
     @argument("--hparams", default=None, help="hyperparameters: k=v,k=v or JSON")
+    @argument("--store", default=None,
+              help="run store file or directory (default .nbmonitor/runs.db; off: none)")
+    @argument("--compare-last", dest="compare_last", action="store_true",
+              help="draw the previous run of this cell faintly behind the live curves")
     @cell_magic
     def monitor(self, line: str, cell: str) -> None:
         """Run the cell with a live training dashboard in its output."""
@@ -79,6 +84,10 @@ class MonitorMagics(Magics):
             session = Session(source=cell, namespace=self.shell.user_ns, **options)
         except (UsageError, ValueError) as e:
             raise UsageError(f"{e}\n{_usage(self.monitor)}") from None
+        try:  # a foreign or corrupt store file stops the cell before it runs
+            session.store = open_for_run(options["store"]) or False
+        except StoreError as e:
+            raise UsageError(str(e)) from None
         code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
         with session:
             exec(code, self.shell.user_ns)
@@ -86,4 +95,6 @@ class MonitorMagics(Magics):
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext nbmonitor``."""
+    from .compare_magic import CompareMagics
     ipython.register_magics(MonitorMagics)
+    ipython.register_magics(CompareMagics)

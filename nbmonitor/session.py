@@ -45,7 +45,8 @@ class Session:
                  hparams: dict[str, Any] | None = None, source: str = "",
                  namespace: dict[str, Any] | None = None,
                  frontend: str | None = None, sample_every: float = 1.0,
-                 meters: "bool | Sequence[Any]" = True) -> None:
+                 meters: "bool | Sequence[Any]" = True, store: Any = None,
+                 compare_last: bool = False) -> None:
         if not sample_every > 0 or not math.isfinite(sample_every):
             raise ValueError("sample_every must be a positive number of seconds")
         if refresh_hz <= 0 or not math.isfinite(refresh_hz):
@@ -69,6 +70,10 @@ class Session:
         self.sample_every = sample_every
         self.meters = meters  # True: default meters; False: none; or a list of meters
         self._sampler: Any = None
+        self.store = store  # a path, False (off), None (default) or a SqliteStore
+        self.compare_last = compare_last
+        self.reference: dict[str, tuple] | None = None  # previous run's curves
+        self._writer: Any = None
         self.run: Run | None = None
         self.view: Any = None
         self._handles: list[Any] = []
@@ -92,16 +97,51 @@ class Session:
                                  hparams=self.hparams, source=self.source)
             global _last_run
             _last_run = run
+            self._start_store(run)
             self._install_hooks(run, epochs)
             self._start_sampler(run)
             self._open_view(run)
             self._thread = threading.Thread(target=self._refresh_loop,
                                             name="nbmonitor-refresh", daemon=True)
             self._thread.start()
-        except BaseException:
+        except BaseException as e:
             self._teardown()
+            if self.run is not None:
+                self.run.finish("failed", f"{type(e).__name__}: {e}")
+                self._close_store()
             raise
         return run
+
+    def _start_store(self, run: Run) -> None:
+        """Open the store and start its writer (before any hook can log)."""
+        from .store import open_for_run
+        store = open_for_run(self.store)  # StoreError (foreign file) propagates
+        if store is None:
+            return
+        from .store.meta import environment, notebook_path, source_hash
+        from .store.writer import StoreWriter
+        row = {"notebook": notebook_path(self.namespace), "source": self.source,
+               "source_hash": source_hash(self.source), "environment": environment()}
+        if self.compare_last:
+            try:
+                from .store.history import previous_run, reference_curves
+                prev = previous_run(store, run.id, row["source_hash"], self.name)
+                if prev is not None:
+                    self.reference = reference_curves(prev, self.max_points)
+                    run.event("compare", f"reference: {prev.name} ({prev.id})", run=prev.id)
+            except Exception as e:
+                print(f"nbmonitor: --compare-last: {e}", file=sys.stderr)
+        self._writer = StoreWriter(store, run, row)
+        self._writer.start()
+
+    def _close_store(self) -> None:
+        """Final write of the run with its status; reports, never raises."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception as e:
+                print(f"nbmonitor: closing the run store: {e}", file=sys.stderr)
 
     def _install_hooks(self, run: Run, epochs: int | None) -> None:
         if "torch" in sys.modules or "torch" in self.source:
@@ -129,7 +169,7 @@ class Session:
             from IPython.display import display
 
             from .widgets.dashboard import Dashboard
-            self.view = Dashboard(run, self.max_points)
+            self.view = Dashboard(run, self.max_points, reference=self.reference)
             self._display = display(self.view.widget, display_id=True)
         else:
             from .progress import TextProgress
@@ -188,6 +228,7 @@ class Session:
             status, error = "failed", f"{exc_type.__name__}: {exc}"
         self._teardown()
         run.finish(status, error)
+        self._close_store()
         self._freeze()
         return suppress
 

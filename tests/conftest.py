@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 import time
 
 import pytest
 
 os.environ.setdefault("NBMONITOR_FRONTEND", "text")
+# Runs of the suite (kernels included, they inherit it) go to a throwaway store.
+os.environ.setdefault("NBMONITOR_STORE", os.path.join(tempfile.mkdtemp(prefix="nbm-store-"),
+                                                      "runs.db"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 

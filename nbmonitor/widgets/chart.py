@@ -25,6 +25,7 @@ class MetricChart:
                             tick_format=".3g")
         self.raw: dict[str, bq.Lines] = {}
         self.smooth: dict[str, bq.Lines] = {}
+        self.refs: dict[str, bq.Lines] = {}  # faint curves of a previous run
         self.figure = bq.Figure(
             title=title, marks=[], axes=[self.ax_x, self.ax_y],
             legend_location="top-right", animation_duration=0,
@@ -47,6 +48,17 @@ class MetricChart:
         self.raw[name] = raw
         self.smooth[name] = smooth
         self.figure.marks = [*self.figure.marks, raw, smooth]
+
+    def set_reference(self, name: str, steps: np.ndarray, values: np.ndarray) -> None:
+        """Draw a previous run's ``name`` faintly, dashed, behind the live curves."""
+        if name not in self.smooth:
+            self.add_series(name)
+        color = self.smooth[name].colors[0]
+        ref = bq.Lines(x=np.asarray(steps, np.float32), y=np.asarray(values, np.float32),
+                       scales={"x": self.x, "y": self._y()}, colors=[color],
+                       opacities=[0.35], stroke_width=1.5, line_style="dashed")
+        self.refs[name] = ref
+        self.figure.marks = [ref, *self.figure.marks]
 
     def update(self, name: str, view: View, smoothing: float) -> None:
         """Write one series' points (float32) into its two marks."""
@@ -71,12 +83,13 @@ class MetricChart:
             return
         self.log = log
         y = self._y()
-        for mark in [*self.raw.values(), *self.smooth.values()]:
+        for mark in [*self.raw.values(), *self.smooth.values(), *self.refs.values()]:
             mark.scales = {"x": self.x, "y": y}
         self.ax_y.scale = y
 
     def close(self) -> None:
         """Close every widget of this chart."""
-        for w in [self.figure, *self.raw.values(), *self.smooth.values(), self.y_lin,
+        for w in [self.figure, *self.raw.values(), *self.smooth.values(),
+                  *self.refs.values(), self.y_lin,
                   self.y_log]:
             close_tree(w)

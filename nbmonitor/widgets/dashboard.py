@@ -15,8 +15,10 @@ class Dashboard:
     """Widgets for ``run``. Only the refresher thread calls :meth:`refresh`;
     button callbacks only set flags on the run."""
 
-    def __init__(self, run: Run, max_points: int = 2000) -> None:
+    def __init__(self, run: Run, max_points: int = 2000,
+                 reference: dict[str, tuple] | None = None) -> None:
         self.run = run
+        self.reference = reference or {}  # series -> (steps, values) of a past run
         self.max_points = max_points
         self.charts: dict[str, MetricChart] = {}
         self._seen: dict[str, int] = {}
@@ -74,6 +76,8 @@ class Dashboard:
                 chart = self.charts[key] = MetricChart(key)
                 chart.set_log(self.log_scale.value)
                 self.grid.children = [*self.grid.children, chart.figure]
+            if name in self.reference and name not in chart.smooth:
+                chart.set_reference(name, *self.reference[name])
             chart.update(name, series.view(self.max_points), smoothing)
 
     def close(self) -> None:

@@ -1,0 +1,85 @@
+"""Runs that last: an embedded SQLite store of runs, their points and events.
+
+Where the store is, first match wins: an explicit ``store=`` / ``--store PATH``;
+the ``NBMONITOR_STORE`` environment variable; ``.nbmonitor/runs.db`` in the
+current directory (the notebook's directory, in a kernel). A directory means
+``runs.db`` inside it. ``False``, or ``off`` / ``0`` / ``false`` / ``none`` as a
+string or in the environment, disables the store.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from .schema import SCHEMA_VERSION, StoreError
+from .sqlite import SqliteStore
+
+DEFAULT = Path(".nbmonitor") / "runs.db"
+OFF = {"0", "off", "false", "no", "none"}
+_opened: dict[Path, tuple[int, SqliteStore]] = {}
+_lock = threading.Lock()
+
+__all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_for_run",
+           "open_store", "store_path"]
+
+
+def store_path(spec: Any = None) -> Path | None:
+    """The store file ``spec`` names, or None when the store is off."""
+    if spec is False:
+        return None
+    if spec is None or spec is True:
+        env = os.environ.get("NBMONITOR_STORE")
+        if env is not None and env.strip():
+            if env.strip().lower() in OFF:
+                return None if spec is None else Path.cwd() / DEFAULT
+            spec = env
+        else:
+            return Path.cwd() / DEFAULT
+    if isinstance(spec, str) and spec.strip().lower() in OFF:
+        return None
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        path = path / "runs.db"
+    return path.resolve()
+
+
+def open_store(spec: Any = None) -> SqliteStore | None:
+    """The store ``spec`` names (see the module docstring), opened once per process
+    and file; None when off. Raises :class:`StoreError` for a foreign, corrupt or
+    newer file, which is left untouched."""
+    if isinstance(spec, SqliteStore):
+        return spec
+    path = store_path(spec)
+    if path is None:
+        return None
+    with _lock:
+        try:
+            inode = path.stat().st_ino
+        except OSError:
+            inode = -1
+        hit = _opened.get(path)
+        if hit is not None and hit[0] == inode and inode != -1:
+            hit[1].mark_crashed()
+            return hit[1]
+        store = SqliteStore(path)
+        _opened[path] = (path.stat().st_ino, store)
+        return store
+
+
+def open_for_run(spec: Any = None) -> SqliteStore | None:
+    """:func:`open_store` for a run about to start: a foreign, corrupt or newer file
+    raises :class:`StoreError` (a clear message, the file untouched); any other
+    failure (an unwritable directory...) is reported on stderr and the run goes
+    on without a store."""
+    import sqlite3
+    import sys
+    try:
+        return open_store(spec)
+    except StoreError:
+        raise
+    except (OSError, sqlite3.Error) as e:
+        print(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
+              "this run is not stored", file=sys.stderr)
+        return None

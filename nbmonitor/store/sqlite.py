@@ -1,0 +1,202 @@
+"""``SqliteStore``: one SQLite file of runs, series, points and events.
+
+One connection per store object, guarded by a lock; short transactions, a busy
+timeout, WAL mode: several processes (two kernels, a script and a notebook) can
+write the same file at once. Opening a store marks as ``crashed`` the runs left
+``running`` by a process that is gone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from .schema import connect, migrate, set_wal
+
+STALE_S = 30.0  # a heartbeat this old means the owner is gone, whatever its pid says
+HOST = socket.gethostname()
+LIVE_RUNS: set[str] = set()  # ids of runs this process is writing now
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def owner_gone(pid: int | None, host: str | None, heartbeat: float | None,
+               now: float) -> bool:
+    """Whether a ``running`` run's writer is dead (see module docstring)."""
+    age = now - (heartbeat or 0.0)
+    if host != HOST or pid is None:
+        return age > STALE_S
+    if pid == os.getpid():
+        return False  # decided by the caller from LIVE_RUNS
+    return age > STALE_S or not pid_alive(pid)
+
+
+def _blob(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype="<f8").tobytes()
+
+
+class SqliteStore:
+    """The runs of one store file. Thread-safe; cheap to open."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._conn = connect(self.path)
+        try:
+            migrate(self._conn, self.path)
+            set_wal(self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
+        self._lock = threading.RLock()
+        self._series_ids: dict[tuple[str, str], int] = {}
+        self.mark_crashed()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def _tx(self, fn, *args) -> Any:
+        """Run ``fn(conn, *args)`` in one immediate transaction."""
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn(c, *args)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+            return out
+
+    # -- crash detection ---------------------------------------------------
+    def mark_crashed(self) -> list[str]:
+        """Mark ``crashed`` the runs whose writing process is gone; their ids."""
+        now = time.time()
+
+        def work(c: sqlite3.Connection) -> list[str]:
+            gone = []
+            for rid, pid, host, hb in c.execute(
+                    "SELECT id, pid, host, heartbeat FROM runs WHERE status = 'running'"):
+                mine = host == HOST and pid == os.getpid()
+                if (mine and rid not in LIVE_RUNS) or owner_gone(pid, host, hb, now):
+                    gone.append(rid)
+            for rid in gone:
+                c.execute("UPDATE runs SET status = 'crashed', ended = heartbeat, "
+                          "error = coalesce(error, 'process ended without closing the run')"
+                          " WHERE id = ? AND status = 'running'", (rid,))
+            return gone
+        return self._tx(work)
+
+    # -- writing (the writer thread) ---------------------------------------
+    def insert_run(self, row: dict[str, Any]) -> None:
+        """Insert a run row (``running``, heartbeat now, this pid and host)."""
+        row = {**row, "pid": os.getpid(), "host": HOST, "heartbeat": time.time()}
+        for k in ("hparams", "environment"):
+            row[k] = json.dumps(row.get(k) or {}, default=str)
+        cols = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        self._tx(lambda c: c.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row))
+
+    def _series_id(self, c: sqlite3.Connection, run_id: str, name: str) -> int:
+        key = (run_id, name)
+        sid = self._series_ids.get(key)
+        if sid is None:
+            c.execute("INSERT OR IGNORE INTO series (run_id, name) VALUES (?, ?)", key)
+            sid = c.execute("SELECT id FROM series WHERE run_id = ? AND name = ?",
+                            key).fetchone()[0]
+            self._series_ids[key] = sid
+        return sid
+
+    def write_batch(self, run_id: str, fields: dict[str, Any],
+                    points: Iterable[tuple[str, int, np.ndarray]],
+                    events: Iterable[tuple[int, Any]]) -> None:
+        """In one transaction: points ``(series, start, (3, n) array)``, events
+        ``(seq, Event)``, then ``fields`` of the run row and a heartbeat."""
+        def work(c: sqlite3.Connection) -> None:
+            for name, start, pts in points:
+                if pts.shape[1] == 0:
+                    continue
+                sid = self._series_id(c, run_id, name)
+                c.execute("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                          (sid, start, pts.shape[1], _blob(pts[0]), _blob(pts[1]),
+                           _blob(pts[2])))
+                v = pts[1][~np.isnan(pts[1])]
+                lo, hi = (float(v.min()), float(v.max())) if len(v) else (None, None)
+                c.execute("UPDATE series SET count = :n, last_step = :ls, last_value = :lv, "
+                          "min = coalesce(min(min, :lo), :lo, min), "
+                          "max = coalesce(max(max, :hi), :hi, max) WHERE id = :sid",
+                          {"n": start + pts.shape[1], "ls": float(pts[0, -1]),
+                           "lv": float(pts[1, -1]), "lo": lo, "hi": hi, "sid": sid})
+            c.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [(run_id, seq, e.kind, e.message, e.step, e.time,
+                            json.dumps(e.data, default=str)) for seq, e in events])
+            f = dict(fields, heartbeat=time.time())
+            for k in ("hparams", "environment"):
+                if k in f:
+                    f[k] = json.dumps(f[k], default=str)
+            sets = ", ".join(f"{k} = :{k}" for k in f)
+            c.execute(f"UPDATE runs SET {sets} WHERE id = :_id", {**f, "_id": run_id})
+        self._tx(work)
+
+    # -- editing -----------------------------------------------------------
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set columns of a run row (``name``, ``tags``...)."""
+        if "tags" in fields:
+            fields["tags"] = json.dumps(list(fields["tags"]))
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        self._tx(lambda c: c.execute(f"UPDATE runs SET {sets} WHERE id = :_id",
+                                     {**fields, "_id": run_id}))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything it recorded."""
+        self._tx(lambda c: c.execute("DELETE FROM runs WHERE id = ?", (run_id,)))
+
+    # -- reading -----------------------------------------------------------
+    def query(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query."""
+        with self._lock:
+            cur = self._conn.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def run_rows(self, where: str = "1", args: tuple = ()) -> list[dict[str, Any]]:
+        """Run rows, oldest first, JSON columns decoded."""
+        rows = self.query(f"SELECT * FROM runs WHERE {where} ORDER BY started, rowid", args)
+        for r in rows:
+            for k in ("hparams", "environment", "tags"):
+                r[k] = json.loads(r[k]) if r[k] else ({} if k != "tags" else [])
+        return rows
+
+    def points(self, run_id: str, name: str) -> np.ndarray:
+        """Every stored point of a series, ``(3, n)``, in order."""
+        rows = self.query("SELECT c.steps, c.vals, c.times FROM chunks c JOIN series s "
+                          "ON c.series_id = s.id WHERE s.run_id = ? AND s.name = ? "
+                          "ORDER BY c.start", (run_id, name))
+        if not rows:
+            return np.empty((3, 0))
+        return np.vstack([np.concatenate([np.frombuffer(r[k], "<f8") for r in rows])
+                          for k in ("steps", "vals", "times")])
