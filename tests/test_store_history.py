@@ -15,7 +15,8 @@ def db(tmp_path, monkeypatch):
 
 
 def train(name, lr, n=50, **kw):
-    with Session(name, hparams={"lr": lr}, source=f"train({lr})", print_capture=False, **kw):
+    with Session(name, hparams={"lr": lr}, source=f"train({lr})", print_capture=False,
+                 meters=False, **kw):
         nbmonitor.config(batch=32)
         for i in range(n):
             nbmonitor.log(step=i, **{"train/loss": lr / (i + 1), "val_loss": 2 * lr / (i + 1)})
