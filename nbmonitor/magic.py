@@ -5,7 +5,8 @@ import json
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
 
 from .session import Session
 from .store import StoreError, open_for_run
@@ -76,7 +77,9 @@ class MonitorMagics(Magics):
     def monitor(self, line: str, cell: str) -> None:
         """Run the cell with a live training dashboard in its output."""
         try:
-            args = parse_argstring(self.monitor, line)
+            # posix splitting, so that quotes group words and are removed:
+            # --name "my run" gives ``my run``, not ``"my run"``.
+            args = self.monitor.parser.parse_args(arg_split(line, posix=True))
             options = vars(args)
             options["hparams"] = parse_hparams(options["hparams"])
             if options["max_points"] < 10:

@@ -17,6 +17,9 @@ from .smoothing import ema, smoothable
 from .style import PALETTE
 
 SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
+SVG_POINTS = 2_500  # plotted points past which the SVG would pass SVG_LIMIT: not drawn
+OUTPUT_LIMIT = 300_000  # bytes of the whole frozen output (base64 PNG, SVG, text)
+MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
 
 
 def _plain(text: str) -> str:
@@ -37,11 +40,19 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     """A matplotlib figure of every chart group of ``run``."""
     grouped = groups(run)
     meters = percent_series(run)
+    hidden = len(grouped) - MAX_CHARTS
+    grouped = dict(list(grouped.items())[:MAX_CHARTS])
     n = max(1, len(grouped) + bool(meters))
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
-    fig.suptitle(_plain(f"{run.name} - {run.status} - step {run.step:,}"), fontsize=10)
+    width, height = 4.0 * cols, 2.6 * rows + 0.4
+    fig = Figure(figsize=(width, height), dpi=80)
+    # Fixed margins in inches: a constrained layout costs more than the drawing.
+    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, top=1 - 0.65 / height,
+                        bottom=(0.5 + (0.25 if hidden > 0 else 0)) / height,
+                        wspace=0.28, hspace=0.5)
+    fig.suptitle(_plain(f"{run.name} - {run.status} - step {run.step:,}"), fontsize=10,
+                 y=1 - 0.08 / height)
     for i, (key, names) in enumerate(grouped.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.set_title(_plain(key), fontsize=9)
@@ -67,6 +78,8 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
         _draw_meters(fig.add_subplot(rows, cols, len(grouped) + 1), meters, run, max_points)
     elif not grouped:
         fig.text(0.5, 0.5, "no metrics recorded", ha="center", va="center")
+    if hidden > 0:
+        fig.supxlabel(f"{hidden} more chart(s) not drawn; see the text summary", fontsize=8)
     return fig
 
 
@@ -109,15 +122,31 @@ def summary_text(run: Run) -> str:
     return "\n".join(lines)
 
 
+def _png(fig: Figure, dpi: float) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _points(fig: Figure) -> int:
+    return sum(len(line.get_xdata()) for ax in fig.axes for line in ax.lines)
+
+
 def bundle(run: Run, smoothing: float = 0.6) -> dict[str, str]:
-    """The MIME bundle that replaces the live output: PNG, small SVG, text."""
+    """The MIME bundle that replaces the live output: PNG, small SVG, text; at most
+    ``OUTPUT_LIMIT`` bytes (the PNG is redrawn at a lower resolution if needed)."""
     fig = draw(run, smoothing)
-    png = io.BytesIO()
-    fig.savefig(png, format="png")
-    out = {"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-           "text/plain": summary_text(run)}
-    svg = io.BytesIO()
-    fig.savefig(svg, format="svg")
-    if svg.tell() <= SVG_LIMIT:
-        out["image/svg+xml"] = svg.getvalue().decode("utf-8")
+    text = summary_text(run)
+    png = _png(fig, fig.dpi)
+    budget = OUTPUT_LIMIT - len(text.encode()) - 2_000
+    dpi = fig.dpi
+    while len(png) > budget and dpi > 20:
+        dpi *= max(0.5, 0.9 * math.sqrt(budget / len(png)))
+        png = _png(fig, dpi)
+    out = {"image/png": png, "text/plain": text}
+    if _points(fig) <= SVG_POINTS:
+        svg = io.BytesIO()
+        fig.savefig(svg, format="svg")
+        if svg.tell() <= min(SVG_LIMIT, budget - len(png)):
+            out["image/svg+xml"] = svg.getvalue().decode("utf-8")
     return out

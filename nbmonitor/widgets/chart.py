@@ -21,7 +21,7 @@ class MetricChart:
         self.y_log = bq.LogScale()
         self.log = False
         self.ax_x = bq.Axis(scale=self.x, label="step", num_ticks=5)
-        self.ax_y = bq.Axis(scale=self.y_lin, orientation="vertical", num_ticks=4,
+        self.ax_y = bq.Axis(scale=self.y_lin, side="left", num_ticks=4,
                             tick_format=".3g")
         self.raw: dict[str, bq.Lines] = {}
         self.smooth: dict[str, bq.Lines] = {}
