@@ -55,6 +55,9 @@ class Run:
         self.paused = False
         self.device_sink = None  # set by the torch hooks: takes device scalars
         self.hooks_count_steps = False  # True once optimizer hooks drive ``step``
+        # Which framework hook drives ``step`` and records the loss right now
+        # ("keras" while Model.fit runs): the others then leave both alone.
+        self.step_owner: str | None = None
         self.stop_requested = False
         self._events_lock = threading.Lock()
         self._resume = threading.Event()
