@@ -40,7 +40,11 @@ def is_progbar_line(line: str) -> bool:
 
     Its numbers are the callback's, already recorded: print capture skips them.
     """
-    return "/" in line and _PROGBAR.match(_ANSI.sub("", line)) is not None
+    if "/" not in line:
+        return False
+    clean = _ANSI.sub("", line)
+    return (_PROGBAR.match(clean) is not None
+            and ("━" in clean or "/step" in clean or "/Unknown" in clean))
 
 
 class _State:
