@@ -56,6 +56,9 @@ class Run:
         self.device_sink = None  # set by the torch hooks: takes device scalars
         self.hooks_count_steps = False  # True once optimizer hooks drive ``step``
         self.explicit_steps = False  # True once ``log(step=...)`` gave a step
+        # Which framework hook drives ``step`` and records the loss right now
+        # ("keras" while Model.fit runs): the others then leave both alone.
+        self.step_owner: str | None = None
         self.stop_requested = False
         self._events_lock = threading.Lock()
         self._resume = threading.Event()

@@ -144,6 +144,12 @@ class Session:
                 print(f"nbmonitor: closing the run store: {e}", file=sys.stderr)
 
     def _install_hooks(self, run: Run, epochs: int | None) -> None:
+        ignores = []
+        if any(m in sys.modules or m in self.source for m in ("keras", "tensorflow")):
+            from .hooks import keras_hooks  # imports no Keras: patches once it is in
+            handle = keras_hooks.install(run)
+            self._handles.append(handle)
+            ignores.append(handle.ignore_line)
         if "torch" in sys.modules or "torch" in self.source:
             try:
                 from .hooks import torch_hooks
@@ -155,7 +161,8 @@ class Session:
                 self._handles.append(handle)
         if self.print_capture:
             from .hooks import printed
-            self._handles.append(printed.install(run))
+            ignore = (lambda line: any(f(line) for f in ignores)) if ignores else None
+            self._handles.append(printed.install(run, ignore=ignore))
 
     def _start_sampler(self, run: Run) -> None:
         if self.meters is False:

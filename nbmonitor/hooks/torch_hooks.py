@@ -127,7 +127,8 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
     orig_backward = torch.Tensor.__dict__["backward"]
 
     def backward(self, gradient=None, *args, **kwargs):
-        if gradient is None and self.ndim == 0:
+        # Keras (KERAS_BACKEND=torch) calls backward itself and records its loss.
+        if gradient is None and self.ndim == 0 and run.step_owner is None:
             scaled = st.scaled
             if scaled is not None and scaled[0]() is self:
                 st.pending.append(scaled[1])
@@ -200,6 +201,8 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
             run.wait_resume()
 
     def post_hook(optimizer, args, kwargs):
+        if run.step_owner not in (None, "torch"):
+            return
         if st.primary is None:
             first_step(optimizer)
         elif st.primary() is not optimizer:
