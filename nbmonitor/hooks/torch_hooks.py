@@ -14,6 +14,7 @@ and read once a CUDA event says the copy is done.
 from __future__ import annotations
 
 import math
+import time
 import weakref
 from typing import Any
 
@@ -26,17 +27,31 @@ from . import StopRun
 
 
 class DeviceQueue:
-    """Device scalars waiting for an asynchronous copy to the host."""
+    """Device scalars waiting for an asynchronous copy to the host.
 
-    def __init__(self, buffer, every: int = 32) -> None:
+    Values are stacked and copied once ``every`` of them are pending or the
+    oldest has waited ``max_delay`` seconds, so charts of slow steps stay fresh.
+    ``event_factory`` and ``pin`` exist so the queue's logic is testable where
+    there is no GPU; in use they are ``torch.cuda.Event`` and pinned memory.
+    """
+
+    def __init__(self, buffer, every: int = 32, max_delay: float = 0.5,
+                 event_factory: Any = None, pin: bool = True) -> None:
         self.buffer = buffer
         self.every = every
+        self.max_delay = max_delay
+        self.event_factory = event_factory
+        self.pin = pin
         self.pending: list[tuple[str, float, torch.Tensor]] = []
         self.inflight: list[tuple[list[tuple[str, float]], torch.Tensor, Any]] = []
+        self._oldest = 0.0
 
     def add(self, name: str, step: float, value: torch.Tensor) -> None:
+        now = time.monotonic()
+        if not self.pending:
+            self._oldest = now
         self.pending.append((name, step, value))
-        if len(self.pending) >= self.every:
+        if len(self.pending) >= self.every or now - self._oldest >= self.max_delay:
             self.launch()
         if self.inflight:
             self.poll()
@@ -51,10 +66,14 @@ class DeviceQueue:
         self.pending = []
         for device, items in by_device.items():
             vals = torch.stack([t.detach().reshape(()).float() for _, _, t in items])
-            host = torch.empty(vals.shape, dtype=vals.dtype, pin_memory=True)
+            host = torch.empty(vals.shape, dtype=vals.dtype, pin_memory=self.pin)
             host.copy_(vals, non_blocking=True)
-            event = torch.cuda.Event()
-            event.record(torch.cuda.current_stream(device))
+            if self.event_factory is None:
+                event = torch.cuda.Event()
+                event.record(torch.cuda.current_stream(device))
+            else:
+                event = self.event_factory()
+                event.record()
             self.inflight.append(([(n, s) for n, s, _ in items], host, event))
 
     def poll(self) -> None:
