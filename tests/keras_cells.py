@@ -46,12 +46,13 @@ model.predict(x[:8], verbose=1)
 """
 
 FIT_CHECK = """\
+from nbmonitor.grouping import is_meter
 run = nbmonitor.last_run(); b = run.buffer
 def arr(name):
     s, v, _ = b.series(name).arrays()
     return s.tolist(), v.tolist()
 R["fit"] = {
-    "names": sorted(b.names()), "status": run.status, "step": run.step, "epoch": run.epoch,
+    "names": sorted(n for n in b.names() if not is_meter(n)), "status": run.status, "step": run.step, "epoch": run.epoch,
     "total": run.total_steps, "iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
     "loss": arr("loss"), "accuracy": arr("accuracy"), "val_loss": arr("val_loss"),
     "lr": arr("lr"), "evaluate_loss": arr("evaluate/loss"),
@@ -127,6 +128,7 @@ for i in range(10):
 """
 
 CUSTOM_CHECK = """\
+from nbmonitor.grouping import is_meter
 run = nbmonitor.last_run(); b = run.buffer
 R["custom"] = {"step": run.step, "loss": arr("loss"), "printed": printed, "lr": arr("lr")}
 """
