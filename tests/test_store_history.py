@@ -123,8 +123,8 @@ def test_compare_widget_picker(db):
 
 def test_magic_refuses_foreign_store_before_running(db, tmp_path):
     from IPython.core.error import UsageError
-    from IPython.testing.globalipapp import get_ipython
-    ip = get_ipython()
+    from IPython.core.interactiveshell import InteractiveShell
+    ip = InteractiveShell.instance()
     nbmonitor.load_ipython_extension(ip)
     bad = tmp_path / "bad.db"
     bad.write_text("not mine")
