@@ -106,7 +106,7 @@ class Series:
 
     __slots__ = ("name", "_lock", "_stage", "_chunks", "_full_len", "_spilled",
                  "_hist", "full_cap", "history_cap", "_extends", "_drain", "_drained",
-                 "_staged_out")
+                 "_staged_out", "_coarse")
 
     def __init__(self, name: str, full_cap: int = FULL_CAP,
                  history_cap: int = HISTORY_CAP, drain: bool = False) -> None:
@@ -120,6 +120,7 @@ class Series:
         self._extends = 0
         self.full_cap = full_cap
         self.history_cap = history_cap
+        self._coarse: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (chunk, dec)
         self._drain: list[np.ndarray] | None = [] if drain else None
         self._drained = 0  # points handed out by drain() so far
         self._staged_out = 0  # staged points already handed out by drain()
@@ -288,10 +289,38 @@ class Series:
         return s.copy(), v.copy(), t.copy()
 
     def view(self, max_points: int = VIEW_POINTS) -> View:
-        """A snapshot of at most ``max_points`` points keeping bucket extremes."""
-        s, v, t, count, version = self._snapshot()
-        s, v, t = decimate(s, v, t, max_points)
+        """A snapshot of at most ``max_points`` points keeping bucket extremes.
+
+        Long series are read through a cached 16:1 min/max reduction of their sealed
+        chunks, so a refresh costs O(points / 16) rather than O(points)."""
+        with self._lock:
+            staged = self._stage[:3 * (len(self._stage) // 3)]
+            chunks = list(self._chunks)
+            hist = self._hist
+            count = self._spilled + len(staged) // 3
+            version = count + self._extends
+            coarse = 16 * max_points < self._full_len
+            if coarse:
+                chunks = [self._coarse_of(c) for c in chunks]
+                live = {id(c) for c in self._chunks}
+                for key in [k for k in self._coarse if k not in live]:
+                    del self._coarse[key]
+        parts = [hist, *chunks]
+        if staged:
+            parts.append(np.array(staged, dtype=np.float64).reshape(-1, 3).T)
+        allp = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        s, v, t = decimate(allp[0], allp[1], allp[2], max_points)
         return View(s.copy(), v.copy(), t.copy(), count, version)
+
+    def _coarse_of(self, chunk: np.ndarray) -> np.ndarray:
+        """A chunk reduced 16:1 by min/max buckets, cached while the chunk lives."""
+        hit = self._coarse.get(id(chunk))
+        if hit is not None and hit[0] is chunk:
+            return hit[1]
+        n = chunk.shape[1]
+        dec = np.vstack(decimate(chunk[0], chunk[1], chunk[2], max(4, n // 8)))
+        self._coarse[id(chunk)] = (chunk, dec)
+        return dec
 
     def nbytes(self) -> int:
         """Bytes held by this series' points (a staged float counted at 32 bytes)."""
