@@ -102,3 +102,20 @@ def test_study_persists_beside_the_run_store(tmp_path, monkeypatch):
     second.run(q=1.0, epochs=1)
     assert len(first.results) == 3  # both see the same study
     assert os.path.exists(tmp_path / "store" / "runs.db")
+
+
+def test_background_sweep_and_stop():
+    t = tuner(q=(0.5, 2.0), epochs=(1, 50))
+    t.study.enqueue_trial({"q": 1.0, "epochs": 50})
+    thread = t.sweep("random", n_trials=5, pruning=False, background=True)
+    import time
+    deadline = time.time() + 30
+    while (nbmonitor.current_run() is None or nbmonitor.current_run().step < 3) \
+            and time.time() < deadline:
+        time.sleep(0.02)
+    t.stop()
+    df = t.wait(timeout=60)
+    assert not thread.is_alive()
+    assert len(df) == 1 and df["status"][0] == "failed"
+    assert df["error"][0] == "stopped by the user"
+    assert nbmonitor.last_run().step < 50 * STEPS_PER_EPOCH
