@@ -12,18 +12,24 @@ from .run import Run
 __version__ = "0.1.0"
 __all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "last_run", "log",
            "monitor", "load_ipython_extension", "__version__",
-           "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError"]
+           "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError",
+           "Tuner", "LogUniform", "Uniform", "IntRange", "Choice"]
 
 # The run history (``nbmonitor.runs()``, ``nbmonitor.load(id)``...) imports pandas,
 # so it is loaded on first use.
 _LAZY = {"runs": "history", "load": "history", "rename": "history", "tag": "history",
          "delete": "history", "StoredRun": "history", "StoreError": "schema"}
+# The tuner needs Optuna (``pip install nbmonitor[tune]``), imported only when used.
+_TUNING = {"Tuner", "LogUniform", "Uniform", "IntRange", "Choice"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(f".store.{_LAZY[name]}", __name__), name)
+    if name in _TUNING:
+        from . import tuning
+        return getattr(tuning, name)
     raise AttributeError(f"module 'nbmonitor' has no attribute {name!r}")
 
 

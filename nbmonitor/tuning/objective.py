@@ -1,0 +1,203 @@
+"""One trial: the training function inside a monitored run, with pruning from the hooks.
+
+The objective series (``"val/loss"``...) is read at optimizer step boundaries by a
+global optimizer step hook registered after nbmonitor's own torch hooks: each new
+value (at most every ``report_every`` steps, and at every epoch change) is reported
+to the Optuna trial as an intermediate value at the index of that point. When the
+pruner says so the run is asked to stop and :class:`StopRun` is raised right there,
+so a pruned trial ends at that step boundary.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..hooks import StopRun
+from ..run import Run
+from ..session import Session
+
+
+@dataclass
+class Outcome:
+    """How a trial ended: ``state`` is ``complete``, ``pruned`` or ``failed``."""
+
+    state: str
+    value: float | None = None
+    error: str | None = None
+    run: Run | None = None
+    curve: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+
+
+class PruningReporter:
+    """Reports the objective to ``trial`` from the torch step hooks; prunes."""
+
+    def __init__(self, run: Run, trial: Any, objective: str, *, prune: bool,
+                 report_every: int = 10) -> None:
+        self.run = run
+        self.trial = trial
+        self.objective = objective
+        self.prune = prune
+        self.report_every = max(1, int(report_every))
+        self.reported = 0  # points of the objective series already reported
+        self.last_step = 0
+        self.last_epoch = 0
+        self.pruned = False
+        self._handle: Any = None
+
+    def install(self) -> "PruningReporter":
+        """Register the step hook (after nbmonitor's torch hooks); no-op without torch."""
+        if "torch" in sys.modules:
+            from torch.optim.optimizer import register_optimizer_step_post_hook
+            self._handle = register_optimizer_step_post_hook(self._on_step)
+        return self
+
+    def remove(self) -> None:
+        """Unregister the hook."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def _on_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        run = self.run
+        if run.step - self.last_step < self.report_every and run.epoch == self.last_epoch:
+            return
+        if self.check():
+            raise StopRun(f"pruned at step {run.step}")
+
+    def check(self) -> bool:
+        """Report new objective points; True when the trial should stop (pruned)."""
+        run = self.run
+        if self.objective not in run.buffer:
+            return False
+        series = run.buffer.series(self.objective)
+        count = series.count
+        if count <= self.reported:
+            return False
+        self.last_step, self.last_epoch = run.step, run.epoch
+        value = series.last_value
+        self.reported = count
+        if not math.isfinite(value):
+            return False
+        self.trial.report(float(value), count - 1)
+        if self.prune and self.trial.should_prune():
+            self.pruned = True
+            run.event("tuning", f"pruned: {self.objective}={value:.4g} at point {count - 1}")
+            run.request_stop()
+            return True
+        return False
+
+
+class TrialSession(Session):
+    """A :class:`Session` whose live view is placed by the tuner (``view_factory``)
+    instead of displayed on its own, and which leaves the freezing to the tuner."""
+
+    def __init__(self, *args: Any, view_factory: Callable[[Run, int], Any] | None = None,
+                 on_refresh: Callable[[Run], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._view_factory = view_factory
+        self._on_refresh = on_refresh
+
+    def _open_view(self, run: Run) -> None:
+        if self._view_factory is not None:
+            self.view = self._view_factory(run, self.max_points)
+        else:
+            super()._open_view(run)
+
+    def refresh(self) -> None:
+        super().refresh()
+        if self._on_refresh is not None and self.run is not None:
+            try:
+                self._on_refresh(self.run)
+            except Exception:  # the tuner's display must never break training
+                pass
+
+    def _freeze(self) -> None:
+        if self._view_factory is None:
+            return super()._freeze()
+        self.refresh()
+        close = getattr(self.view, "close", None)
+        if close is not None and self.frontend == "widgets":
+            close()
+
+
+def error_tail(exc: BaseException, lines: int = 6) -> str:
+    """The last lines of ``exc``'s traceback (what the results table shows)."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def objective_value(result: Any, run: Run, objective: str) -> float | None:
+    """The trial's objective: the number the function returned, ``result[objective]``
+    for a dict, else the last value of the ``objective`` series."""
+    if isinstance(result, dict) and objective in result:
+        result = result[objective]
+    if result is not None and not isinstance(result, dict):
+        try:
+            return float(result)
+        except (TypeError, ValueError):
+            raise TypeError(f"the training function returned {result!r}, not a number")
+    if objective in run.buffer and run.buffer.series(objective).count:
+        return run.buffer.series(objective).last_value
+    return None
+
+
+def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
+              objective: str, name: str, prune: bool, report_every: int,
+              session_options: dict[str, Any]) -> Outcome:
+    """Train once with ``config`` in a monitored run; never raises for a failing
+    function (the outcome is ``failed`` with the end of its traceback);
+    KeyboardInterrupt propagates after the run is recorded."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    epochs = config.get("epochs")
+    session = TrialSession(name, hparams={**config, "trial": trial.number}, source=source,
+                           epochs=epochs if isinstance(epochs, int) and epochs > 0 else None,
+                           **session_options)
+    reporter = None
+    result = None
+    try:
+        with session as run:
+            reporter = PruningReporter(run, trial, objective, prune=prune,
+                                       report_every=report_every).install()
+            try:
+                result = fn(**config)
+            finally:
+                reporter.remove()
+    except Exception as e:
+        return Outcome("failed", error=error_tail(e), run=session.run,
+                       curve=_curve(session.run, objective))
+    run = session.run
+    curve = _curve(run, objective)
+    if reporter is not None and reporter.pruned:
+        return Outcome("pruned", value=_last(curve), run=run, curve=curve)
+    if run.status == "stopped":
+        return Outcome("failed", error="stopped by the user", run=run, curve=curve)
+    try:
+        value = objective_value(result, run, objective)
+    except TypeError as e:
+        return Outcome("failed", error=str(e), run=run, curve=curve)
+    if value is None or not math.isfinite(value):
+        why = ("is not finite" if value is not None else
+               f"is missing: the function returned nothing and logged no {objective!r}")
+        return Outcome("failed", error=f"objective {why}", run=run, curve=curve)
+    if reporter is not None:
+        reporter.prune = False
+        reporter.check()  # report the last point too, without pruning a finished run
+    return Outcome("complete", value=value, run=run, curve=curve)
+
+
+def _curve(run: Run | None, objective: str) -> tuple[list[float], list[float]]:
+    if run is None or objective not in run.buffer:
+        return [], []
+    steps, values, _ = run.buffer.series(objective).arrays()
+    return steps.tolist(), values.tolist()
+
+
+def _last(curve: tuple[list[float], list[float]]) -> float | None:
+    return curve[1][-1] if curve[1] else None

@@ -1,0 +1,207 @@
+"""The tuner widget: a control per hyperparameter, Run, a Sweep panel, the live
+dashboard of the trial training now, all trials' curves, parallel coordinates, a
+sortable results table and Apply best.
+
+Buttons only start work on a background thread (the kernel stays usable and the
+Stop button live, see DESIGN.md "Threads and the busy kernel"); the tuner's events
+redraw the charts and the table; when a run or sweep ends the displayed output also
+gets the static snapshot, so a saved notebook shows it without widget state.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import ipywidgets as W
+
+from ..widgets.closing import close_tree
+from ..widgets.dashboard import Dashboard
+from .charts import CurvesChart, ParallelChart
+from .results import best_number
+from .snapshot import bundle, table_html
+from .space import Choice, Fixed, IntRange, Param, Uniform
+
+WIDE = {"width": "360px"}
+
+
+def control(param: Param, value: Any) -> W.Widget:
+    """The control of one hyperparameter: log slider, slider, int slider, dropdown,
+    checkbox, or a text box for a fixed value."""
+    name = param.name
+    style = {"description_width": "110px"}
+    if isinstance(param, Uniform) and param.log:
+        return W.FloatLogSlider(value=value, base=10, min=math.log10(param.low),
+                                max=math.log10(param.high), step=0.01, description=name,
+                                readout_format=".2e", style=style, layout=WIDE)
+    if isinstance(param, Uniform):
+        return W.FloatSlider(value=value, min=param.low, max=param.high,
+                             step=(param.high - param.low) / 100, description=name,
+                             readout_format=".3g", style=style, layout=WIDE)
+    if isinstance(param, IntRange):
+        return W.IntSlider(value=value, min=param.low, max=param.high, step=param.step,
+                           description=name, style=style, layout=WIDE)
+    if isinstance(param, Choice):
+        if sorted(map(repr, param.choices)) == ["False", "True"]:
+            return W.Checkbox(value=bool(value), description=name, style=style)
+        options = [(str(c), c) for c in param.choices]
+        return W.Dropdown(options=options, value=value, description=name, style=style)
+    assert isinstance(param, Fixed)
+    if isinstance(value, bool):
+        return W.Checkbox(value=value, description=name, style=style)
+    if isinstance(value, int):
+        return W.IntText(value=value, description=name, style=style)
+    if isinstance(value, float):
+        return W.FloatText(value=value, description=name, style=style)
+    if isinstance(value, str):
+        return W.Text(value=value, description=name, style=style)
+    return W.Text(value=repr(value), description=name, disabled=True, style=style)
+
+
+class TunerWidget:
+    """Widgets of a :class:`~nbmonitor.tuning.tuner.Tuner`."""
+
+    def __init__(self, tuner: Any) -> None:
+        self.tuner = tuner
+        self.controls = {n: control(p, tuner.values[n]) for n, p in tuner.space.items()}
+        for name, w in self.controls.items():
+            if not (isinstance(w, W.Text) and w.disabled):
+                w.observe(lambda ch, n=name: tuner.values.__setitem__(n, ch["new"]), "value")
+        self.run_button = W.Button(description="Run", button_style="primary", icon="play")
+        self.apply_button = W.Button(description="Apply best", icon="star")
+        self.method = W.Dropdown(options=["tpe", "random", "grid"], value="tpe",
+                                 description="method", layout={"width": "180px"})
+        self.n_trials = W.BoundedIntText(value=12, min=1, max=10_000, description="trials",
+                                         layout={"width": "160px"})
+        self.pruning = W.Checkbox(value=True, description="pruning", indent=False)
+        self.sweep_button = W.Button(description="Sweep", button_style="success", icon="search")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
+        self.status = W.HTML("")
+        self.live = W.Box()  # the dashboard of the trial training now
+        self.curves = CurvesChart(tuner.objective)
+        self.parallel = ParallelChart()
+        self.sort = W.Dropdown(options=[], description="sort by", layout={"width": "220px"})
+        self.ascending = W.ToggleButton(value=True, description="ascending")
+        self.table = W.HTML("")
+        self.run_button.on_click(lambda _: self._start(self.tuner.run))
+        self.sweep_button.on_click(lambda _: self._start(
+            self.tuner.sweep, method=self.method.value, n_trials=self.n_trials.value,
+            pruning=self.pruning.value))
+        self.stop_button.on_click(lambda _: self.tuner.stop())
+        self.apply_button.on_click(lambda _: self.apply_best())
+        self.sort.observe(lambda _: self.refresh_table(), "value")
+        self.ascending.observe(lambda _: self.refresh_table(), "value")
+        sweep = W.HBox([self.method, self.n_trials, self.pruning, self.sweep_button,
+                        self.stop_button])
+        self.widget = W.VBox([
+            W.HBox([W.VBox(list(self.controls.values())),
+                    W.VBox([W.HBox([self.run_button, self.apply_button]), sweep,
+                            self.status])]),
+            self.live, W.HBox([self.curves.figure, self.parallel.figure]),
+            W.HBox([self.sort, self.ascending]), self.table])
+        self.widget.add_class("nbm-tuner")
+        self._display: Any = None
+        self._lock = threading.Lock()
+        tuner.subscribe(self._on_event)
+        self.refresh()
+
+    # -- actions ---------------------------------------------------------------
+    def _start(self, action: Any, **kwargs: Any) -> None:
+        """Run ``action`` on a background thread so the kernel and Stop stay live."""
+        def work() -> None:
+            try:
+                action(**kwargs)
+            except Exception as e:
+                self.status.value = f"<b>error</b>: {type(e).__name__}: {e}"
+        threading.Thread(target=work, name="nbmonitor-tuner", daemon=True).start()
+
+    def apply_best(self) -> None:
+        """Set every control to the best trial's value."""
+        try:
+            self.tuner.apply_best()
+        except ValueError as e:
+            self.status.value = str(e)
+
+    def set_controls(self, values: dict[str, Any]) -> None:
+        """Move the controls to ``values`` (unknown or out-of-range values skipped)."""
+        for name, value in values.items():
+            w = self.controls.get(name)
+            if w is not None and not (isinstance(w, W.Text) and w.disabled):
+                try:
+                    w.value = value
+                except Exception:
+                    pass
+
+    # -- tuner events ------------------------------------------------------------
+    def trial_view(self, run: Any, max_points: int) -> Dashboard:
+        """The live dashboard of a trial, placed inside the tuner."""
+        dash = Dashboard(run, max_points)
+        self.live.children = [dash.widget]
+        return dash
+
+    def trial_refresh(self, run: Any) -> None:
+        """Called by the trial's refresher: its objective curve, live."""
+        name = self.tuner.objective
+        if name in run.buffer:
+            steps, values, _ = run.buffer.series(name).arrays()
+            number = run.hparams.get("trial", -1)
+            self.curves.set_curve(number, steps, values, "running", False)
+
+    def _on_event(self, event: str, data: Any) -> None:
+        if event == "values":
+            self.set_controls(self.tuner.values)
+        elif event == "trial_start":
+            self.status.value = f"trial #{data} training"
+        elif event == "trial_end":
+            self.live.children = []
+            self.refresh()
+        elif event == "end":
+            self.freeze()
+
+    def refresh(self) -> None:
+        """Redraw the curves, the parallel coordinates and the table."""
+        with self._lock:
+            tuner = self.tuner
+            df = tuner.results
+            best = best_number(tuner.study)
+            states = dict(zip(df["trial"], df["status"])) if len(df) else {}
+            for number, (steps, values) in tuner.objective_curves().items():
+                self.curves.set_curve(number, steps, values, states.get(number, ""),
+                                      number == best)
+            self.parallel.update(df, tuner.space, tuner.objective)
+            options = [c for c in df.columns if c not in ("run_id", "error")]
+            if list(self.sort.options) != options:
+                self.sort.options = options
+                self.sort.value = tuner.objective
+            self._df = df
+            self.refresh_table()
+            counts = df["status"].value_counts().to_dict() if len(df) else {}
+            self.status.value = (f"{len(df)} trials: " + ", ".join(
+                f"{n} {s}" for s, n in counts.items()))
+
+    def refresh_table(self) -> None:
+        """Redraw the table with the current sort."""
+        df = getattr(self, "_df", None)
+        if df is not None:
+            self.table.value = table_html(df, self.sort.value, self.ascending.value)
+
+    # -- display -------------------------------------------------------------------
+    def show(self) -> None:
+        """Display the widget (with a handle to add the snapshot later)."""
+        from IPython.display import display
+        self._display = display(self.widget, display_id=True)
+
+    def freeze(self) -> None:
+        """Give the displayed output the static snapshot beside the live widget."""
+        if self._display is None:
+            return
+        data = bundle(self.tuner)
+        data["application/vnd.jupyter.widget-view+json"] = {
+            "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
+        self._display.update(data, raw=True)
+
+    def close(self) -> None:
+        """Close every widget of the tuner."""
+        self.curves.close()
+        self.parallel.close()
+        close_tree(self.widget)
