@@ -35,7 +35,7 @@ def test_keras_session_ignores_progbar_text_only(capsys):
     if "keras" in sys.modules:
         pytest.skip("keras already imported in this process")
     before = list(sys.meta_path)
-    with Session("units", source="import keras", frontend="text") as run:
+    with Session("units", source="import keras", frontend="text", meters=False) as run:
         assert len(sys.meta_path) == len(before) + 1  # waits for the cell's import
         print(BAR)
         print("\x08\x08\r" + BAR.replace("5/32", "6/32"), end="\r")
