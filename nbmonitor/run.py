@@ -95,9 +95,10 @@ class Run:
             self.epoch = epoch
             self.event("epoch", f"epoch {epoch}", epoch=epoch)
 
-    def event(self, kind: str, message: str, **data: Any) -> Event:
-        """Record an event at the current step."""
-        ev = Event(kind, message, float(self.step), data=data)
+    def event(self, kind: str, message: str, *, step: float | None = None,
+              **data: Any) -> Event:
+        """Record an event at ``step`` (default: the current step)."""
+        ev = Event(kind, message, float(self.step if step is None else step), data=data)
         with self._events_lock:
             self.events.append(ev)
         return ev
