@@ -228,10 +228,19 @@ class Session:
         else:
             status, error = "failed", f"{exc_type.__name__}: {exc}"
         self._teardown()
+        self._final_check()
         run.finish(status, error)
         self._close_store()
         self._freeze()
         return suppress
+
+    def _final_check(self) -> None:
+        """Alerts on the last points, recorded before the store's final write."""
+        try:
+            if self.alerts is not None:
+                self.alerts.check(act=False)
+        except Exception as e:  # pragma: no cover - check() reports its own errors
+            print(f"nbmonitor: alerts: {e}", file=sys.stderr)
 
     def _teardown(self) -> None:
         """Remove hooks, stop the sampler and the refresher; report, never raise."""

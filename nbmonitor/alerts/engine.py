@@ -107,8 +107,10 @@ class AlertEngine:
             return np.where(total > 0, 100.0 * used / total, np.nan)
 
     # -- checking ----------------------------------------------------------
-    def check(self) -> list[Alert]:
-        """Evaluate every enabled rule on the new points; returns the new alerts."""
+    def check(self, act: bool = True) -> list[Alert]:
+        """Evaluate every enabled rule on the new points; returns the new alerts.
+        ``act=False`` (the run is over): record and call functions, but do not stop
+        or change the learning rate."""
         live = [(i, r) for i, r in enumerate(list(self.rules)) if i not in self._disabled]
         if not live:
             return []
@@ -130,10 +132,10 @@ class AlertEngine:
                                    f"{type(e).__name__}: {e}", rule=str(rule))
                     break
                 for hit in hits:
-                    fired.append(self._fire(rule, pts.name, hit))
+                    fired.append(self._fire(rule, pts.name, hit, act))
         return fired
 
-    def _fire(self, rule: Rule, series: str, hit: Hit) -> Alert:
+    def _fire(self, rule: Rule, series: str, hit: Hit, act: bool = True) -> Alert:
         run = self.run
         alert = Alert(str(rule), series, hit.step, hit.time, hit.value, hit.message,
                       run.id, run.name)
@@ -144,7 +146,8 @@ class AlertEngine:
                   step=hit.step, rule=str(rule), series=series, value=hit.value,
                   actions=shown)
         for action in acts:
-            self._act(action, alert)
+            if act or action.kind == "call":
+                self._act(action, alert)
         for fn in list(self.handlers):
             self._call(fn, alert)
         return alert

@@ -34,10 +34,11 @@ def fmt_num(x: float) -> str:
     return r[:-2] if r.endswith(".0") else r
 
 
-def fmt_series(name: str) -> str:
-    """A series name as a rule writes it (quoted when it needs to be)."""
-    if (_PLAIN_NAME.fullmatch(name) and name.lower() not in KEYWORDS
-            and not re.match(r"x(?:$|[\d.+-])", name)):
+def fmt_series(name: str, after_diverge: bool = False) -> str:
+    """A series name as a rule writes it (quoted when it needs to be; after
+    ``diverge``, also names that read as a factor: ``x``, ``x10``)."""
+    factor_like = after_diverge and re.match(r"x(?:$|[\d.+-])", name)
+    if _PLAIN_NAME.fullmatch(name) and name.lower() not in KEYWORDS and not factor_like:
         return name
     return f"'{name}'" if "'" not in name else f'"{name}"'
 
@@ -236,7 +237,7 @@ class Divergence(Rule):
     warmup: Span = field(default_factory=lambda: Span(100.0, "steps"))
 
     def condition(self) -> str:
-        return f"diverge {fmt_series(self.series)} x{fmt_num(self.factor)} after {self.warmup}"
+        return f"diverge {fmt_series(self.series, True)} x{fmt_num(self.factor)} after {self.warmup}"
 
     def check(self, pts: Points, state: dict) -> list[Hit]:
         pos = self.warmup.positions(pts)
