@@ -80,10 +80,12 @@ class MetricChart:
 
     def mark_alert(self, name: str, step: float, value: float) -> None:
         """A red marker at ``(step, value)`` of series ``name``; a non-finite value
-        is marked at the last finite value drawn for that series."""
+        is marked at the last finite value drawn for that series up to ``step``."""
         if not np.isfinite(value) or (self.log and value <= 0):
-            ys = np.asarray(self.smooth[name].y if name in self.smooth else [], float)
-            ys = ys[np.isfinite(ys)]
+            line = self.smooth.get(name)
+            xs = np.asarray(line.x if line is not None else [], float)
+            ys = np.asarray(line.y if line is not None else [], float)
+            ys = ys[np.isfinite(ys) & (xs <= step) & ((ys > 0) if self.log else True)]
             if not len(ys):
                 return
             value = float(ys[-1])
