@@ -60,7 +60,8 @@ from typing import Any, Callable
 
 from .engine import Alert, AlertEngine
 from .grammar import AlertSyntaxError, parse_actions, parse_rule
-from .rules import (Action, Divergence, NonFinite, Plateau, Rule, Span, Threshold)
+from .rules import Divergence, NonFinite, Plateau, Rule, Threshold
+from .terms import Action, Span
 
 __all__ = ["Action", "Alert", "AlertEngine", "AlertSyntaxError", "Divergence", "NonFinite",
            "Plateau", "Rule", "Span", "Threshold", "as_rule", "default_rules", "parse_rule",

@@ -9,8 +9,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .rules import (SECONDS, UNIT_NAMES, Action, Divergence, NonFinite, Plateau, Rule,
-                    Span, Threshold)
+from .rules import Divergence, NonFinite, Plateau, Rule, Threshold
+from .terms import SECONDS, UNIT_NAMES, Action, Span
 
 _TOKEN = re.compile(r"""\s*(?:(?P<arrow>->)|(?P<op>>=|<=|==|!=|>|<)"""
                     r"""|(?P<quoted>'[^']*'|"[^"]*")|(?P<word>(?:[^\s<>=!'"-]|-(?!>))+))""")
