@@ -5,14 +5,14 @@
 """
 from __future__ import annotations
 
-from .api import config, current_run, last_run, log, monitor
+from .api import alert, clear_alerts, config, current_run, last_run, log, monitor, on_alert
 from .buffer import MetricsBuffer, Series, View
 from .run import Run
 
 __version__ = "0.1.0"
-__all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "last_run", "log",
-           "monitor", "load_ipython_extension", "__version__",
-           "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError",
+__all__ = ["MetricsBuffer", "Run", "Series", "View", "alert", "clear_alerts", "config",
+           "current_run", "last_run", "log", "monitor", "on_alert", "load_ipython_extension",
+           "__version__", "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError",
            "Tuner", "LogUniform", "Uniform", "IntRange", "Choice"]
 
 # The run history (``nbmonitor.runs()``, ``nbmonitor.load(id)``...) imports pandas,

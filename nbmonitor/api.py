@@ -1,10 +1,11 @@
-"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``."""
+"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``, ``alert``,
+``on_alert``, ``clear_alerts``."""
 from __future__ import annotations
 
 import math
 from time import time as _time
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 from .buffer import _GIL, STAGE
 from .run import Run
@@ -20,8 +21,10 @@ def monitor(name: str | None = None, **options: Any) -> Session:
     Options are those of ``%%monitor`` with ``_`` for ``-``: ``print_capture``,
     ``total_steps``, ``epochs``, ``keep_live``, ``stop_on_nan``, ``refresh_hz``,
     ``max_points``, ``hparams``, ``sample_every`` (seconds between meter readings)
-    and ``meters`` (False: no GPU/CPU/RAM meters). In a Jupyter kernel it shows the
-    live dashboard; elsewhere a text progress line on stderr.
+    ``meters`` (False: no GPU/CPU/RAM meters), ``alerts`` (rule strings, see
+    :mod:`nbmonitor.alerts`) and ``default_alerts`` (False: no NaN, divergence and
+    GPU-memory alerts). In a Jupyter kernel it shows the live dashboard; elsewhere
+    a text progress line on stderr.
     """
     return Session(name, **options)
 
@@ -114,3 +117,40 @@ def config(**hparams: Any) -> dict[str, Any]:
             v = str(v)
         s.run.hparams[k] = v
     return dict(s.run.hparams)
+
+
+def alert(rule: Any, action: Any = None) -> Any:
+    """Watch ``rule`` in this run (if one is active) and every later run of the
+    process: ``nbmonitor.alert("val/loss > 2", action="stop")``.
+
+    ``rule`` is rule text (see :mod:`nbmonitor.alerts`; it may carry its own
+    ``-> actions``) or a :class:`nbmonitor.alerts.Rule`; ``action`` adds
+    ``"stop"``, ``"lr*0.5"``, a function called with the
+    :class:`nbmonitor.alerts.Alert`, or a list of those. Returns the rule; a
+    malformed one raises :class:`nbmonitor.alerts.AlertSyntaxError`.
+    """
+    from .alerts import as_rule, registered_rules
+    out = as_rule(rule, action)
+    registered_rules.append(out)
+    s = active_session()
+    if s is not None and s.alerts is not None:
+        s.alerts.add(out)
+    return out
+
+
+def on_alert(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Call ``fn(alert)`` for every alert of this and later runs (usable as a
+    decorator). A function that raises is disabled for the run, with a message."""
+    from .alerts import registered_handlers
+    if not callable(fn):
+        raise TypeError("nbmonitor.on_alert takes a function")
+    registered_handlers.append(fn)
+    return fn
+
+
+def clear_alerts() -> None:
+    """Forget the rules and functions given to :func:`alert` and :func:`on_alert`
+    (the default alerts stay; turn them off with ``default_alerts=False``)."""
+    from .alerts import registered_handlers, registered_rules
+    registered_rules.clear()
+    registered_handlers.clear()

@@ -71,6 +71,11 @@ class MonitorMagics(Magics):
     @argument("--hparams", default=None, help="hyperparameters: k=v,k=v or JSON")
     @argument("--store", default=None,
               help="run store file or directory (default .nbmonitor/runs.db; off: none)")
+    @argument("--alert", dest="alerts", action="append", default=None, metavar="RULE",
+              help='an alert rule, repeatable: "val/loss > 2 -> stop", '
+                   '"plateau val/loss 5 epochs -> lr*0.5" (see nbmonitor.alerts)')
+    @argument("--no-default-alerts", dest="default_alerts", action="store_false",
+              help="no default alerts (NaN, divergence, GPU memory > 95%%)")
     @argument("--compare-last", dest="compare_last", action="store_true",
               help="draw the previous run of this cell faintly behind the live curves")
     @cell_magic

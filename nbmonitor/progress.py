@@ -16,6 +16,7 @@ class TextProgress:
         self.run = run
         self.stream = stream or sys.stderr
         self._width = 0
+        self._events = 0  # run events already looked at for alerts
 
     def line(self, rate: float) -> str:
         f = header_fields(self.run, rate)
@@ -26,7 +27,21 @@ class TextProgress:
         parts.append(f"{f['elapsed']}<{f['eta']}")
         return " | ".join(parts)
 
+    def alert_lines(self) -> list[str]:
+        """New alert events since the last call, one line each."""
+        with self.run._events_lock:
+            new = self.run.events[self._events:]
+            self._events += len(new)
+        return [f"nbmonitor {e.kind.replace('_', ' ')} (step {e.step:g}): {e.message}"
+                for e in new if e.kind in ("alert", "alert_error")]
+
     def refresh(self, rate: float) -> None:
+        alerts = self.alert_lines()
+        if alerts:
+            try:
+                self.stream.write("\r" + " " * self._width + "\r" + "\n".join(alerts) + "\n")
+            except Exception:
+                pass
         text = self.line(rate)
         pad = max(0, self._width - len(text))
         self._width = len(text)

@@ -60,6 +60,11 @@ class Run:
         # ("keras" while Model.fit runs): the others then leave both alone.
         self.step_owner: str | None = None
         self.stop_requested = False
+        # Learning-rate changes queued by other threads, applied by the hooks at the
+        # next step boundary (see scale_lr / apply_pending and nbmonitor.lr).
+        self._lr_scale: float | None = None
+        self._lr_reasons: list[str] = []
+        self._lr_lock = threading.Lock()
         self._events_lock = threading.Lock()
         self._resume = threading.Event()
         self._resume.set()
@@ -90,9 +95,10 @@ class Run:
             self.epoch = epoch
             self.event("epoch", f"epoch {epoch}", epoch=epoch)
 
-    def event(self, kind: str, message: str, **data: Any) -> Event:
-        """Record an event at the current step."""
-        ev = Event(kind, message, float(self.step), data=data)
+    def event(self, kind: str, message: str, *, step: float | None = None,
+              **data: Any) -> Event:
+        """Record an event at ``step`` (default: the current step)."""
+        ev = Event(kind, message, float(self.step if step is None else step), data=data)
         with self._events_lock:
             self.events.append(ev)
         return ev
@@ -114,6 +120,45 @@ class Run:
         self.stop_requested = True
         self._resume.set()
         self.event("control", "stop requested")
+
+    def scale_lr(self, factor: float, reason: str = "") -> None:
+        """Queue a multiplication of the learning rate by ``factor``; any thread.
+
+        Nothing changes until a hook calls :meth:`apply_pending` on the training
+        thread at the next step boundary; factors queued meanwhile multiply.
+        """
+        if not (factor > 0 and math.isfinite(factor)):
+            raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
+        with self._lr_lock:
+            self._lr_scale = (self._lr_scale or 1.0) * factor
+            if reason:
+                self._lr_reasons.append(reason)
+
+    @property
+    def pending_lr_scale(self) -> float | None:
+        """The factor queued by :meth:`scale_lr` and not applied yet, or None."""
+        return self._lr_scale
+
+    def apply_pending(self, optimizer: Any) -> None:
+        """Apply queued learning-rate changes to ``optimizer`` (a torch or Keras
+        optimizer); called by the hooks on the training thread. Records an
+        ``action`` event; a failure becomes an ``action`` event too, never raises."""
+        if self._lr_scale is None:  # the per-step fast path: one attribute read
+            return
+        with self._lr_lock:
+            factor, reasons = self._lr_scale, self._lr_reasons
+            self._lr_scale, self._lr_reasons = None, []
+        if factor is None:
+            return
+        from .lr import scale_lr
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        try:
+            old, new = scale_lr(optimizer, factor)
+        except Exception as e:
+            self.event("action", f"lr x{factor:g} not applied: {e}{why}", factor=factor)
+            return
+        pairs = ", ".join(f"{a:.4g} -> {b:.4g}" for a, b in zip(old, new))
+        self.event("action", f"lr x{factor:g}: {pairs}{why}", factor=factor, old=old, new=new)
 
     def wait_resume(self, timeout: float = 0.1) -> None:
         """Block briefly while paused (called by hooks at step boundaries)."""

@@ -9,8 +9,6 @@ import threading
 import traceback
 from typing import Any, Sequence
 
-import numpy as np
-
 from .env import frontend as detect_frontend
 from .hooks import StopRun
 from .run import Run
@@ -35,7 +33,11 @@ class Session:
     """Context manager behind ``%%monitor`` and :func:`nbmonitor.monitor`.
 
     Every keyword here is also a ``%%monitor`` option of the same name
-    (``print_capture=False`` is ``--no-print-capture``).
+    (``print_capture=False`` is ``--no-print-capture``; ``alerts=[...]`` is
+    ``--alert RULE`` repeated; ``default_alerts=False`` is ``--no-default-alerts``).
+    ``alerts`` takes rule strings or :class:`nbmonitor.alerts.Rule` objects (see
+    :mod:`nbmonitor.alerts` for the grammar); a malformed one raises
+    :class:`nbmonitor.alerts.AlertSyntaxError` here, before anything runs.
     """
 
     def __init__(self, name: str | None = None, *, print_capture: bool = True,
@@ -46,7 +48,8 @@ class Session:
                  namespace: dict[str, Any] | None = None,
                  frontend: str | None = None, sample_every: float = 1.0,
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
-                 compare_last: bool = False) -> None:
+                 compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
+                 default_alerts: bool = True) -> None:
         if not sample_every > 0 or not math.isfinite(sample_every):
             raise ValueError("sample_every must be a positive number of seconds")
         if refresh_hz <= 0 or not math.isfinite(refresh_hz):
@@ -80,8 +83,13 @@ class Session:
         self._display = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._nan_seen: set[str] = set()
-        self._checked: dict[str, int] = {}
+        # Rules parsed now, so a malformed one stops the cell before it runs.
+        from .alerts import as_rule, default_rules
+        self.rules = default_rules(stop_on_nan) if default_alerts else []
+        if stop_on_nan and not default_alerts:
+            self.rules.append(as_rule("nan -> stop"))
+        self.rules += [as_rule(r) for r in (alerts or ())]
+        self.alerts: Any = None  # the AlertEngine, once the run is open
 
     # -- entering ----------------------------------------------------------
     def __enter__(self) -> Run:
@@ -98,6 +106,7 @@ class Session:
             global _last_run
             _last_run = run
             self._start_store(run)
+            self._start_alerts(run)
             self._install_hooks(run, epochs)
             self._start_sampler(run)
             self._open_view(run)
@@ -142,6 +151,10 @@ class Session:
                 writer.close()
             except Exception as e:
                 print(f"nbmonitor: closing the run store: {e}", file=sys.stderr)
+
+    def _start_alerts(self, run: Run) -> None:
+        from .alerts import AlertEngine, registered_handlers, registered_rules
+        self.alerts = AlertEngine(run, [*self.rules, *registered_rules], registered_handlers)
 
     def _install_hooks(self, run: Run, epochs: int | None) -> None:
         ignores = []
@@ -189,37 +202,18 @@ class Session:
             self.refresh()
 
     def refresh(self) -> None:
-        """One refresh of the view; errors become a note, never an exception."""
+        """Check the alert rules on new points, then refresh the view; errors
+        become a note, never an exception."""
         run = self.run
         if run is None or self.view is None:
             return
         try:
-            self._check_values(run)
+            if self.alerts is not None:
+                self.alerts.check()  # never raises: failing rules are disabled
             self.view.refresh(run.rate())
         except Exception as e:  # the view must never break training
             if hasattr(self.view, "note"):
                 self.view.note = f"display error: {type(e).__name__}: {e}"
-
-    def _check_values(self, run: Run) -> None:
-        """Report the first non-finite value of each series, at its own step."""
-        for s in run.buffer:
-            count = s.count
-            checked = self._checked.get(s.name, 0)
-            if s.name in self._nan_seen or count == checked:
-                continue
-            self._checked[s.name] = count
-            steps, values, _ = s.tail(count - checked)
-            bad = np.flatnonzero(~np.isfinite(values))
-            if not len(bad):
-                continue
-            self._nan_seen.add(s.name)
-            i = bad[0]
-            msg = f"{s.name} is {values[i]} at step {steps[i]:g}"
-            run.event("alert", msg, series=s.name, value=float(values[i]), at=float(steps[i]))
-            if hasattr(self.view, "note"):
-                self.view.note = msg + (" - stopping" if self.stop_on_nan else "")
-            if self.stop_on_nan:
-                run.request_stop()
 
     # -- leaving -----------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -234,10 +228,19 @@ class Session:
         else:
             status, error = "failed", f"{exc_type.__name__}: {exc}"
         self._teardown()
+        self._final_check()
         run.finish(status, error)
         self._close_store()
         self._freeze()
         return suppress
+
+    def _final_check(self) -> None:
+        """Alerts on the last points, recorded before the store's final write."""
+        try:
+            if self.alerts is not None:
+                self.alerts.check(act=False)
+        except Exception as e:  # pragma: no cover - check() reports its own errors
+            print(f"nbmonitor: alerts: {e}", file=sys.stderr)
 
     def _teardown(self) -> None:
         """Remove hooks, stop the sampler and the refresher; report, never raise."""

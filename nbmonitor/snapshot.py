@@ -20,6 +20,14 @@ SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
 SVG_POINTS = 2_500  # plotted points past which the SVG would pass SVG_LIMIT: not drawn
 OUTPUT_LIMIT = 300_000  # bytes of the whole frozen output (base64 PNG, SVG, text)
 MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
+MAX_ALERT_LINES = 12  # alerts listed in the text summary (then a count)
+ALERT_COLOR = "#cf222e"
+
+
+def alert_events(run: Run) -> list:
+    """The run's ``alert`` and ``alert_error`` events, in order."""
+    with run._events_lock:
+        return [e for e in run.events if e.kind in ("alert", "alert_error")]
 
 
 def _plain(text: str) -> str:
@@ -39,6 +47,7 @@ def groups(run: Run) -> dict[str, list[str]]:
 def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     """A matplotlib figure of every chart group of ``run``."""
     grouped = groups(run)
+    alerts = [e for e in alert_events(run) if e.kind == "alert"]
     meters = percent_series(run)
     hidden = len(grouped) - MAX_CHARTS
     grouped = dict(list(grouped.items())[:MAX_CHARTS])
@@ -72,6 +81,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
                   if np.isfinite(v)]
         if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3:
             ax.set_yscale("log")
+        _mark_alerts(ax, names, alerts)
         ax.legend(fontsize=7, loc="best")
         ax.set_xlabel("step", fontsize=7)
     if meters:
@@ -81,6 +91,18 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     if hidden > 0:
         fig.supxlabel(f"{hidden} more chart(s) not drawn; see the text summary", fontsize=8)
     return fig
+
+
+def _mark_alerts(ax, names: list[str], alerts: list) -> None:
+    """A dotted red line at the step of each alert on one of ``names``, and a
+    triangle at its value when finite."""
+    for e in alerts:
+        if e.data.get("series") not in names:
+            continue
+        ax.axvline(e.step, color=ALERT_COLOR, ls=":", lw=1.0, alpha=0.8)
+        value = e.data.get("value")
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            ax.plot([e.step], [value], marker="v", color=ALERT_COLOR, ms=6, ls="none")
 
 
 def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> None:
@@ -119,6 +141,14 @@ def summary_text(run: Run) -> str:
             lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
                          f"  ({int(st['count']):,} points)")
     lines += [f"  {line}" for line in meter_lines(run)]
+    alerts = alert_events(run)
+    if alerts:
+        lines.append(f"alerts ({len(alerts)}):")
+        for e in alerts[:MAX_ALERT_LINES]:
+            prefix = "" if e.kind == "alert" else "error: "
+            lines.append(f"  step {e.step:g}: {prefix}{e.message}")
+        if len(alerts) > MAX_ALERT_LINES:
+            lines.append(f"  ... {len(alerts) - MAX_ALERT_LINES} more")
     return "\n".join(lines)
 
 

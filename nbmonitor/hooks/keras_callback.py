@@ -58,7 +58,8 @@ def _iterations(optimizer: Any) -> int:
 
 
 class MonitorCallback(keras.callbacks.Callback):
-    """Appended to ``Model.fit``: metrics, steps, epochs, lr, total, stop and pause.
+    """Appended to ``Model.fit``: metrics, steps, epochs, lr, total, stop and pause;
+    queued learning-rate changes (``Run.scale_lr``) are applied before a batch.
 
     The global step is ``optimizer.iterations`` at the start of ``fit`` (or the
     run's step, when larger: a second model in the same cell goes on from there)
@@ -107,6 +108,8 @@ class MonitorCallback(keras.callbacks.Callback):
         run = self.run
         while run.paused and not run.stop_requested:
             run.wait_resume()
+        if run._lr_scale is not None:  # queued by Run.scale_lr (alerts, controls)
+            run.apply_pending(getattr(self.model, "optimizer", None))
         if run.stop_requested:
             self.model.stop_training = True
 

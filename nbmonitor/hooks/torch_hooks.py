@@ -3,7 +3,8 @@
 - loss: ``torch.Tensor.backward`` is wrapped; a 0-d tensor's detached value is kept
   (the unscaled one under ``GradScaler``) and the losses between two optimizer
   steps are averaged (gradient accumulation);
-- global step and learning rate: global optimizer step hooks;
+- global step and learning rate: global optimizer step hooks; the pre-step hook
+  also applies learning-rate changes queued with ``Run.scale_lr``;
 - epochs: ``DataLoader.__iter__`` is wrapped; the loader iterated before the first
   optimizer step is the training loader, and each new pass over it is an epoch.
 
@@ -218,6 +219,9 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
     def pre_hook(optimizer, args, kwargs):
         while run.paused and not run.stop_requested:
             run.wait_resume()
+        # Queued learning-rate changes (alerts, controls), before this step uses it.
+        if run._lr_scale is not None and (st.primary is None or st.primary() is optimizer):
+            run.apply_pending(optimizer)
 
     def post_hook(optimizer, args, kwargs):
         if run.step_owner not in (None, "torch"):

@@ -26,6 +26,7 @@ class MetricChart:
         self.raw: dict[str, bq.Lines] = {}
         self.smooth: dict[str, bq.Lines] = {}
         self.refs: dict[str, bq.Lines] = {}  # faint curves of a previous run
+        self.alerts: bq.Scatter | None = None  # red triangles where alerts fired
         self.figure = bq.Figure(
             title=title, marks=[], axes=[self.ax_x, self.ax_y],
             legend_location="top-right", animation_duration=0,
@@ -77,19 +78,40 @@ class MetricChart:
                 raw.visible = False
                 smooth.x, smooth.y = x, y.astype(np.float32)
 
+    def mark_alert(self, name: str, step: float, value: float) -> None:
+        """A red marker at ``(step, value)`` of series ``name``; a non-finite value
+        is marked at the last finite value drawn for that series up to ``step``."""
+        if not np.isfinite(value) or (self.log and value <= 0):
+            line = self.smooth.get(name)
+            xs = np.asarray(line.x if line is not None else [], float)
+            ys = np.asarray(line.y if line is not None else [], float)
+            ys = ys[np.isfinite(ys) & (xs <= step) & ((ys > 0) if self.log else True)]
+            if not len(ys):
+                return
+            value = float(ys[-1])
+        if self.alerts is None:
+            self.alerts = bq.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
+                                     scales={"x": self.x, "y": self._y()}, marker="triangle-down",
+                                     colors=["#cf222e"], default_size=60, tooltip=None)
+            self.figure.marks = [*self.figure.marks, self.alerts]
+        with self.alerts.hold_sync():
+            self.alerts.x = np.append(self.alerts.x, step).astype(np.float32)
+            self.alerts.y = np.append(self.alerts.y, value).astype(np.float32)
+
     def set_log(self, log: bool) -> None:
         """Switch the y axis between linear and log scale."""
         if log == self.log:
             return
         self.log = log
         y = self._y()
-        for mark in [*self.raw.values(), *self.smooth.values(), *self.refs.values()]:
+        marks = [*self.raw.values(), *self.smooth.values(), *self.refs.values()]
+        for mark in marks + ([self.alerts] if self.alerts is not None else []):
             mark.scales = {"x": self.x, "y": y}
         self.ax_y.scale = y
 
     def close(self) -> None:
         """Close every widget of this chart."""
         for w in [self.figure, *self.raw.values(), *self.smooth.values(),
-                  *self.refs.values(), self.y_lin,
+                  *self.refs.values(), *([self.alerts] if self.alerts else []), self.y_lin,
                   self.y_log]:
             close_tree(w)

@@ -5,6 +5,7 @@ import ipywidgets as W
 
 from ..grouping import group_of, is_meter
 from ..run import Run
+from .banner import AlertBanner
 from .chart import MetricChart
 from .closing import close_tree
 from .header import render_header
@@ -40,8 +41,11 @@ class Dashboard:
         self.log_scale.observe(self._on_log, "value")
         self.controls = W.HBox([self.smoothing, self.log_scale, self.pause, self.stop])
         self.meters = MetersPanel(run)
+        self.banner = AlertBanner(run)
+        self._marks: list = []  # alert events whose chart has no marker yet
         self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
-        self.widget = W.VBox([self.header, self.controls, self.meters.widget, self.grid])
+        self.widget = W.VBox([self.header, self.banner.widget, self.controls,
+                              self.meters.widget, self.grid])
         self.widget.add_class("nbm-dashboard")
 
     def _on_pause(self, change) -> None:
@@ -79,6 +83,22 @@ class Dashboard:
             if name in self.reference and name not in chart.smooth:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, series.view(self.max_points), smoothing)
+        self._mark_alerts()
+
+    def _mark_alerts(self) -> None:
+        """Banner the new alerts; put a marker on the chart of each alert's series
+        (kept pending until that chart exists)."""
+        self._marks += [e for e in self.banner.refresh() if e.kind == "alert"]
+        left = []
+        for e in self._marks:
+            name = e.data.get("series", "")
+            chart = self.charts.get(group_of(name)) if not is_meter(name) else None
+            if chart is None:
+                if name in self.run.buffer and not is_meter(name):
+                    left.append(e)
+                continue
+            chart.mark_alert(name, e.step, float(e.data.get("value", float("nan"))))
+        self._marks = left
 
     def close(self) -> None:
         """Close every widget so no widget state is left in the saved notebook."""

@@ -1,0 +1,73 @@
+"""Changing a real optimizer's learning rate from outside the training thread.
+
+Anything that wants the learning rate changed (an alert's ``lr*0.5`` action, a
+control) calls :meth:`nbmonitor.run.Run.scale_lr`, which only queues a factor.
+The framework hooks call :meth:`Run.apply_pending` with the optimizer at the next
+step boundary, on the training thread, which lands here: never in the middle of
+an optimizer step, never from another thread.
+
+Supported optimizers:
+
+- torch: every ``param_groups[i]["lr"]`` is multiplied (a tensor ``lr`` in place),
+  as ``torch.optim.lr_scheduler.ReduceLROnPlateau`` does. Chainable schedulers
+  (StepLR, ExponentialLR...) go on from the new value;
+- Keras 3: ``optimizer.learning_rate`` is set, as ``keras.callbacks.ReduceLROnPlateau``
+  does. An optimizer built with a ``LearningRateSchedule`` cannot be changed:
+  :class:`LrNotSettable` says so.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class LrNotSettable(TypeError):
+    """This optimizer's learning rate cannot be changed from outside."""
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        import numpy as np
+        return float(np.asarray(value))
+
+
+def scale_lr(optimizer: Any, factor: float) -> tuple[list[float], list[float]]:
+    """Multiply ``optimizer``'s learning rate(s) by ``factor``; returns (old, new),
+    one value per parameter group (one for Keras)."""
+    if not (factor > 0 and math.isfinite(factor)):
+        raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
+    groups = getattr(optimizer, "param_groups", None)
+    if groups is not None:  # torch.optim.Optimizer (or anything shaped like it)
+        old, new = [], []
+        for group in groups:
+            lr = group.get("lr")
+            if lr is None:
+                continue
+            before = _as_float(lr)
+            if hasattr(lr, "mul_"):  # a tensor lr (capturable / fused optimizers)
+                lr.mul_(factor)
+            else:
+                group["lr"] = lr * factor
+            old.append(before)
+            new.append(_as_float(group["lr"]))
+        return old, new
+    if hasattr(optimizer, "learning_rate"):  # Keras 3 optimizer
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if callable(schedule) and not hasattr(schedule, "assign"):
+            raise LrNotSettable("the optimizer's learning rate is a schedule; it cannot "
+                                "be scaled (give the optimizer a float learning_rate)")
+        before = _as_float(_keras_value(optimizer.learning_rate))
+        optimizer.learning_rate = before * factor
+        return [before], [_as_float(_keras_value(optimizer.learning_rate))]
+    raise LrNotSettable(f"{type(optimizer).__name__} has no learning rate nbmonitor "
+                        "knows how to set")
+
+
+def _keras_value(value: Any) -> Any:
+    try:
+        import keras
+        return keras.ops.convert_to_numpy(value)
+    except Exception:
+        return value
