@@ -5,13 +5,13 @@
 """
 from __future__ import annotations
 
-from .api import config, current_run, last_run, log, monitor
+from .api import config, current_run, last_run, log, monitor, wait
 from .buffer import MetricsBuffer, Series, View
 from .run import Run
 
 __version__ = "0.1.0"
 __all__ = ["MetricsBuffer", "Run", "Series", "View", "config", "current_run", "last_run", "log",
-           "monitor", "load_ipython_extension", "__version__",
+           "monitor", "wait", "load_ipython_extension", "__version__",
            "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError"]
 
 # The run history (``nbmonitor.runs()``, ``nbmonitor.load(id)``...) imports pandas,

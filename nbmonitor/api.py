@@ -1,4 +1,4 @@
-"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``."""
+"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``, ``wait``."""
 from __future__ import annotations
 
 import math
@@ -24,6 +24,15 @@ def monitor(name: str | None = None, **options: Any) -> Session:
     live dashboard; elsewhere a text progress line on stderr.
     """
     return Session(name, **options)
+
+
+def wait(timeout: float | None = None) -> Run | None:
+    """Wait for the background run (``%%monitor --background``) to end; return it.
+
+    Prints its status; never re-raises the body's exception (see ``run.error``).
+    """
+    from . import background
+    return background.wait(timeout)
 
 
 def current_run() -> Run | None:
