@@ -5,13 +5,14 @@
 """
 from __future__ import annotations
 
-from .api import alert, clear_alerts, config, current_run, last_run, log, monitor, on_alert
+from .api import (alert, clear_alerts, config, current_run, last_run, log, monitor, on_alert,
+                  wait)
 from .buffer import MetricsBuffer, Series, View
 from .run import Run
 
 __version__ = "0.1.0"
 __all__ = ["MetricsBuffer", "Run", "Series", "View", "alert", "clear_alerts", "config",
-           "current_run", "last_run", "log", "monitor", "on_alert", "load_ipython_extension",
+           "current_run", "last_run", "log", "monitor", "on_alert", "wait", "load_ipython_extension",
            "__version__", "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError",
            "Tuner", "LogUniform", "Uniform", "IntRange", "Choice"]
 

@@ -1,5 +1,5 @@
-"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``, ``alert``,
-``on_alert``, ``clear_alerts``."""
+"""The public functions: ``monitor``, ``log``, ``config``, ``current_run``, ``wait``,
+``alert``, ``on_alert``, ``clear_alerts``."""
 from __future__ import annotations
 
 import math
@@ -27,6 +27,15 @@ def monitor(name: str | None = None, **options: Any) -> Session:
     a text progress line on stderr.
     """
     return Session(name, **options)
+
+
+def wait(timeout: float | None = None) -> Run | None:
+    """Wait for the background run (``%%monitor --background``) to end; return it.
+
+    Prints its status; never re-raises the body's exception (see ``run.error``).
+    """
+    from . import background
+    return background.wait(timeout)
 
 
 def current_run() -> Run | None:

@@ -78,6 +78,9 @@ class MonitorMagics(Magics):
               help="no default alerts (NaN, divergence, GPU memory > 95%%)")
     @argument("--compare-last", dest="compare_last", action="store_true",
               help="draw the previous run of this cell faintly behind the live curves")
+    @argument("--background", action="store_true",
+              help="train in a worker thread: the cell returns at once, controls are "
+                   "live, nbmonitor.wait() joins")
     @cell_magic
     def monitor(self, line: str, cell: str) -> None:
         """Run the cell with a live training dashboard in its output."""
@@ -97,6 +100,13 @@ class MonitorMagics(Magics):
         except StoreError as e:
             raise UsageError(str(e)) from None
         code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
+        if session.background:
+            from . import background
+            try:
+                background.start(session, lambda: exec(code, self.shell.user_ns))
+            except RuntimeError as e:  # another run is active
+                raise UsageError(str(e)) from None
+            return
         with session:
             exec(code, self.shell.user_ns)
 

@@ -65,6 +65,15 @@ class Run:
         self._lr_scale: float | None = None
         self._lr_reasons: list[str] = []
         self._lr_lock = threading.Lock()
+        # Knobs (see knobs.py): current values, declared by the hook that found the
+        # optimizer; changes wait in ``_pending`` until the hook applies them at a
+        # step boundary, then go to ``hparams_history`` and to a "control" event.
+        self.knobs: dict[str, float] = {}
+        self.hparams_history: list[dict[str, Any]] = []
+        self.has_pending = False
+        self._pending: dict[str, float] = {}
+        # The thread whose steps and prints are this run's (None: any thread).
+        self.thread_ident: int | None = None
         self._events_lock = threading.Lock()
         self._resume = threading.Event()
         self._resume.set()
@@ -103,20 +112,52 @@ class Run:
             self.events.append(ev)
         return ev
 
+    def set_control(self, name: str, value: float) -> bool:
+        """Ask for knob ``name`` to become ``value`` at the next step boundary.
+        Thread-safe; the last request before the boundary wins. False (ignored)
+        once the run ended or when the optimizer has no such knob."""
+        if self.status != "running" or name not in self.knobs:
+            return False
+        with self._events_lock:
+            self._pending[name] = float(value)
+            self.has_pending = True
+        return True
+
+    def take_controls(self) -> dict[str, float]:
+        """The pending knob changes, emptied (called by hooks at a step boundary)."""
+        with self._events_lock:
+            pending, self._pending = self._pending, {}
+            self.has_pending = False
+        return pending
+
+    def record_control(self, name: str, old: float, new: float) -> Event:
+        """A knob change that was applied: event, history, current value."""
+        self.knobs[name] = new
+        self.hparams_history.append({"step": self.step, "time": time.time(), "name": name,
+                                     "old": old, "new": new})
+        return self.event("control", f"{name} {old:.4g} -> {new:.4g} at step {self.step}",
+                          knob=name, old=old, new=new, at=self.step)
+
     def pause(self) -> None:
-        """Hold the training thread at the next step boundary."""
+        """Hold the training thread at the next step boundary (ignored once ended)."""
+        if self.status != "running":
+            return
         self.paused = True
         self._resume.clear()
         self.event("control", "paused")
 
     def resume(self) -> None:
         """Let a paused run go on."""
+        if not self.paused:
+            return
         self.paused = False
         self._resume.set()
         self.event("control", "resumed")
 
     def request_stop(self) -> None:
-        """End the run at the next step boundary."""
+        """End the run at the next step boundary (ignored once ended)."""
+        if self.status != "running" or self.stop_requested:
+            return
         self.stop_requested = True
         self._resume.set()
         self.event("control", "stop requested")
@@ -171,6 +212,8 @@ class Run:
         self.status = status
         self.error = error
         self.ended = time.time()
+        self.paused = False
+        self._resume.set()
 
     # -- reading -----------------------------------------------------------
     @property

@@ -3,6 +3,7 @@ dashboard, and on the way out, however the block ended, undoes everything and
 freezes the output."""
 from __future__ import annotations
 
+import contextvars
 import math
 import sys
 import threading
@@ -49,7 +50,7 @@ class Session:
                  frontend: str | None = None, sample_every: float = 1.0,
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
                  compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
-                 default_alerts: bool = True) -> None:
+                 default_alerts: bool = True, background: bool = False) -> None:
         if not sample_every > 0 or not math.isfinite(sample_every):
             raise ValueError("sample_every must be a positive number of seconds")
         if refresh_hz <= 0 or not math.isfinite(refresh_hz):
@@ -75,6 +76,9 @@ class Session:
         self._sampler: Any = None
         self.store = store  # a path, False (off), None (default) or a SqliteStore
         self.compare_last = compare_last
+        # The body runs in a worker thread (see background.py): only that thread's
+        # steps and prints are the run's.
+        self.background = background
         self.reference: dict[str, tuple] | None = None  # previous run's curves
         self._writer: Any = None
         self.run: Run | None = None
@@ -96,13 +100,18 @@ class Session:
         global _active
         with _active_lock:
             if _active is not None:
-                raise RuntimeError("a monitored run is already active in this process; "
-                                   "nbmonitor runs one at a time")
+                other = _active.run.name if _active.run is not None else "?"
+                hint = (" in the background: nbmonitor.wait() for it, or press its Stop"
+                        if _active.background else "")
+                raise RuntimeError(f"a monitored run ({other}) is already active in this "
+                                   f"process{hint}; nbmonitor runs one at a time")
             _active = self
         try:
             epochs = self.epochs or estimate_epochs(self.source, self.namespace)
             self.run = run = Run(self.name, total_steps=self.total_steps,
                                  hparams=self.hparams, source=self.source)
+            if self.background:
+                run.thread_ident = -1  # no thread's, until the worker says it is
             global _last_run
             _last_run = run
             self._start_store(run)
@@ -120,6 +129,13 @@ class Session:
                 self._close_store()
             raise
         return run
+
+    def start(self, body: Any) -> Run:
+        """Background mode: run ``body()`` in a worker thread under this session and
+        return the run at once (``nbmonitor.monitor(background=True).start(train)``);
+        :func:`nbmonitor.wait` joins it."""
+        from . import background
+        return background.start(self, body)
 
     def _start_store(self, run: Run) -> None:
         """Open the store and start its writer (before any hook can log)."""
@@ -189,7 +205,8 @@ class Session:
             from IPython.display import display
 
             from .widgets.dashboard import Dashboard
-            self.view = Dashboard(run, self.max_points, reference=self.reference)
+            self.view = Dashboard(run, self.max_points, reference=self.reference,
+                                  background=self.background)
             self._display = display(self.view.widget, display_id=True)
         else:
             from .progress import TextProgress
@@ -230,6 +247,8 @@ class Session:
         self._teardown()
         self._final_check()
         run.finish(status, error)
+        if error and hasattr(self.view, "note"):
+            self.view.note = error
         self._close_store()
         self._freeze()
         return suppress
@@ -281,7 +300,12 @@ class Session:
                     "version_minor": 0}
             else:
                 self.view.close()
-            self._display.update(data, raw=True)
+            if self.background:
+                # Off the cell's context: the update goes out with the parent of the
+                # cell running now, which every frontend is listening to.
+                contextvars.Context().run(self._display.update, data, raw=True)
+            else:
+                self._display.update(data, raw=True)
         except Exception:
             print("nbmonitor: could not draw the final snapshot:\n"
                   + traceback.format_exc(limit=3), file=sys.stderr)

@@ -60,8 +60,11 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, top=1 - 0.65 / height,
                         bottom=(0.5 + (0.25 if hidden > 0 else 0)) / height,
                         wspace=0.28, hspace=0.5)
-    fig.suptitle(_plain(f"{run.name} - {run.status} - step {run.step:,}"), fontsize=10,
-                 y=1 - 0.08 / height)
+    title = f"{run.name} - {run.status} - step {run.step:,}"
+    if run.error:
+        title += f"\n{run.error[:100]}"
+    fig.suptitle(_plain(title), fontsize=10, y=1 - 0.08 / height)
+    controls = control_steps(run)
     for i, (key, names) in enumerate(grouped.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.set_title(_plain(key), fontsize=9)
@@ -82,6 +85,8 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
         if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3:
             ax.set_yscale("log")
         _mark_alerts(ax, names, alerts)
+        for x in controls:  # knob changes: dotted vertical rules
+            ax.axvline(x, color="#cf222e", lw=0.8, ls=":", alpha=0.8)
         ax.legend(fontsize=7, loc="best")
         ax.set_xlabel("step", fontsize=7)
     if meters:
@@ -103,6 +108,11 @@ def _mark_alerts(ax, names: list[str], alerts: list) -> None:
         value = e.data.get("value")
         if isinstance(value, (int, float)) and math.isfinite(value):
             ax.plot([e.step], [value], marker="v", color=ALERT_COLOR, ms=6, ls="none")
+
+
+def control_steps(run: Run) -> list[float]:
+    """Steps at which a knob (lr, momentum...) was changed during the run."""
+    return sorted({e.step for e in list(run.events) if e.kind == "control" and "knob" in e.data})
 
 
 def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> None:
@@ -132,6 +142,9 @@ def summary_text(run: Run) -> str:
              f"steps {run.step:,}  epochs {run.epoch}  duration {fmt_duration(run.elapsed)}"]
     if run.error:
         lines.append(f"error: {run.error}")
+    for h in run.hparams_history:
+        lines.append(f"  control at step {h['step']:,}: {h['name']} {h['old']:.4g} -> "
+                     f"{h['new']:.4g}")
     stats = run.summary()
     if stats:
         width = max((len(k) for k in stats if not is_meter(k)), default=1)

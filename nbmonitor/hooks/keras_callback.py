@@ -11,10 +11,13 @@ shows), so the recorded curve is that mean, exactly what any callback sees.
 """
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 import keras
+
+from .. import knobs
 
 LR_EVERY_S = 0.5  # reading the learning rate costs 60 µs (1 ms with a schedule) on TF
 _NOT_SERIES = {"learning_rate", "lr", "batch", "size"}
@@ -97,6 +100,33 @@ class MonitorCallback(keras.callbacks.Callback):
         if self.set_total and epochs and steps:
             run.total_steps = self.base + max(0, epochs - self.initial_epoch) * int(steps)
         self.lr.maybe(optimizer, self.base, force=True)
+        self._declare_knobs(optimizer)
+
+    def _declare_knobs(self, optimizer: Any) -> None:
+        """Make the lr adjustable (a schedule gets a scale) and tell the run."""
+        try:
+            if optimizer is not None and knobs.keras_lr_holder(optimizer) is not None:
+                lr = read_lr(optimizer)
+                if lr is not None:
+                    self.run.knobs = {"lr": lr}
+        except Exception as e:
+            print(f"nbmonitor: no learning-rate knob for Keras: {e}", file=sys.stderr)
+
+    def _apply_pending(self) -> None:
+        optimizer = getattr(self.model, "optimizer", None)
+        for name, value in self.run.take_controls().items():
+            try:
+                old, new = knobs.apply_keras(optimizer, value)
+            except Exception as e:
+                print(f"nbmonitor: could not set {name}: {e}", file=sys.stderr)
+                continue
+            self.run.record_control(name, old, new)
+            self.lr.maybe(optimizer, self.last, force=True)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None:
+            knobs.keras_unwrap(optimizer)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch_base = self.last
@@ -110,6 +140,8 @@ class MonitorCallback(keras.callbacks.Callback):
             run.wait_resume()
         if run._lr_scale is not None:  # queued by Run.scale_lr (alerts, controls)
             run.apply_pending(getattr(self.model, "optimizer", None))
+        if run.has_pending:
+            self._apply_pending()
         if run.stop_requested:
             self.model.stop_training = True
 

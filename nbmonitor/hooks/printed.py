@@ -51,14 +51,18 @@ def parse_line(line: str) -> list[tuple[str, float, bool]]:
 class MetricTee:
     """A stdout stand-in: forwards every write first, then reads metrics from lines."""
 
-    def __init__(self, target: TextIO, on_line: Callable[[str], None]) -> None:
+    def __init__(self, target: TextIO, on_line: Callable[[str], None],
+                 accept: Callable[[], bool] | None = None) -> None:
         self._target = target
         self._on_line = on_line
+        self._accept = accept  # whether this write's thread is the run's
         self._partial = ""
         self._lock = threading.Lock()
 
     def write(self, s: str) -> int:
         n = self._target.write(s)
+        if self._accept is not None and not self._accept():
+            return n  # another thread's text (other cells, in background mode)
         try:
             if "\n" in s or "\r" in s:
                 with self._lock:
@@ -106,7 +110,8 @@ def install(run, ignore: Callable[[str], bool] | None = None) -> PrintHandle:
 
     Printed metrics are recorded at the run's global step when something counts
     steps (optimizer hooks, ``nbmonitor.log(step=...)``), at a ``step=``/``iter:``
-    value on the same line, or else at the series' own index.
+    value on the same line, or else at the series' own index. Only lines that
+    the run's thread writes (``run.thread_ident``, when set) are read.
     """
     def on_line(line: str) -> None:
         if ignore is not None and ignore(line):
@@ -127,6 +132,9 @@ def install(run, ignore: Callable[[str], bool] | None = None) -> PrintHandle:
             run.log_auto(name, value, step)
 
     original = sys.stdout
-    tee = MetricTee(original, on_line)
+    def accept() -> bool:
+        return run.thread_ident is None or threading.get_ident() == run.thread_ident
+
+    tee = MetricTee(original, on_line, accept)
     sys.stdout = tee
     return PrintHandle(tee, original)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import time
+import sys
+import threading
 import weakref
 from typing import Any
 
@@ -24,7 +26,10 @@ from torch.optim.optimizer import (register_optimizer_step_post_hook,
                                    register_optimizer_step_pre_hook)
 from torch.utils.data import DataLoader
 
+from .. import knobs
 from . import StopRun
+
+_ident = threading.get_ident
 
 
 class DeviceQueue:
@@ -148,7 +153,8 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
 
     def backward(self, gradient=None, *args, **kwargs):
         # Keras (KERAS_BACKEND=torch) calls backward itself and records its loss.
-        if gradient is None and self.ndim == 0 and run.step_owner is None:
+        if (gradient is None and self.ndim == 0 and run.step_owner is None
+                and (run.thread_ident is None or _ident() == run.thread_ident)):
             scaled = st.scaled
             if scaled is not None and scaled[0]() is self:
                 st.pending.append(scaled[1])
@@ -204,6 +210,10 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
 
     def first_step(optimizer) -> None:
         st.primary = weakref.ref(optimizer)
+        try:
+            run.knobs = knobs.torch_knobs(optimizer)
+        except Exception:  # an exotic optimizer: no knobs, training goes on
+            run.knobs = {}
         st.accumulation = max(1, st.backwards_since_step)
         loader = st.last_loader() if st.last_loader is not None else None
         if loader is not None:
@@ -217,14 +227,30 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
                     pass
 
     def pre_hook(optimizer, args, kwargs):
+        if run.thread_ident is not None and _ident() != run.thread_ident:
+            return
         while run.paused and not run.stop_requested:
             run.wait_resume()
         # Queued learning-rate changes (alerts, controls), before this step uses it.
         if run._lr_scale is not None and (st.primary is None or st.primary() is optimizer):
             run.apply_pending(optimizer)
+        if run.has_pending and st.primary is not None and st.primary() is optimizer:
+            apply_pending(optimizer)
+
+    def apply_pending(optimizer) -> None:
+        """Knob changes asked for since the last step, applied before this one."""
+        for name, value in run.take_controls().items():
+            try:
+                old, new = knobs.apply_torch(optimizer, name, value)
+            except Exception as e:  # reported, never raised into the loop
+                print(f"nbmonitor: could not set {name}: {e}", file=sys.stderr)
+                continue
+            run.record_control(name, old, new)
 
     def post_hook(optimizer, args, kwargs):
         if run.step_owner not in (None, "torch"):
+            return
+        if run.thread_ident is not None and _ident() != run.thread_ident:
             return
         if st.primary is None:
             first_step(optimizer)

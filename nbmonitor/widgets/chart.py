@@ -27,6 +27,7 @@ class MetricChart:
         self.smooth: dict[str, bq.Lines] = {}
         self.refs: dict[str, bq.Lines] = {}  # faint curves of a previous run
         self.alerts: bq.Scatter | None = None  # red triangles where alerts fired
+        self.markers: bq.Scatter | None = None  # applied knob changes
         self.figure = bq.Figure(
             title=title, marks=[], axes=[self.ax_x, self.ax_y],
             legend_location="top-right", animation_duration=0,
@@ -60,6 +61,18 @@ class MetricChart:
                        opacities=[0.35], stroke_width=1.5, line_style="dashed")
         self.refs[name] = ref
         self.figure.marks = [ref, *self.figure.marks]
+
+    def set_markers(self, steps: list[float], values: list[float]) -> None:
+        """Mark knob changes (step, new value) with triangles on this chart."""
+        x, y = np.asarray(steps, np.float32), np.asarray(values, np.float32)
+        if self.markers is None:
+            self.markers = bq.Scatter(x=x, y=y, scales={"x": self.x, "y": self._y()},
+                                      marker="triangle-down", colors=["#cf222e"],
+                                      default_size=48, labels=["control"])
+            self.figure.marks = [*self.figure.marks, self.markers]
+        else:
+            with self.markers.hold_sync():
+                self.markers.x, self.markers.y = x, y
 
     def update(self, name: str, view: View, smoothing: float) -> None:
         """Write one series' points (float32) into its two marks."""
@@ -105,13 +118,15 @@ class MetricChart:
         self.log = log
         y = self._y()
         marks = [*self.raw.values(), *self.smooth.values(), *self.refs.values()]
-        for mark in marks + ([self.alerts] if self.alerts is not None else []):
+        extra = [m for m in (self.alerts, self.markers) if m is not None]
+        for mark in marks + extra:
             mark.scales = {"x": self.x, "y": y}
         self.ax_y.scale = y
 
     def close(self) -> None:
         """Close every widget of this chart."""
         for w in [self.figure, *self.raw.values(), *self.smooth.values(),
-                  *self.refs.values(), *([self.alerts] if self.alerts else []), self.y_lin,
+                  *self.refs.values(), *([self.alerts] if self.alerts else []),
+                  *([self.markers] if self.markers else []), self.y_lin,
                   self.y_log]:
             close_tree(w)

@@ -8,6 +8,7 @@ from ..run import Run
 from .banner import AlertBanner
 from .chart import MetricChart
 from .closing import close_tree
+from .controls import ControlsPanel
 from .header import render_header
 from .meters import MetersPanel
 
@@ -17,7 +18,7 @@ class Dashboard:
     button callbacks only set flags on the run."""
 
     def __init__(self, run: Run, max_points: int = 2000,
-                 reference: dict[str, tuple] | None = None) -> None:
+                 reference: dict[str, tuple] | None = None, background: bool = False) -> None:
         self.run = run
         self.reference = reference or {}  # series -> (steps, values) of a past run
         self.max_points = max_points
@@ -31,15 +32,14 @@ class Dashboard:
                                        layout={"width": "260px"})
         self.log_scale = W.ToggleButton(value=False, description="log y", icon="",
                                         layout={"width": "80px"})
-        self.stop = W.Button(description="Stop", button_style="danger",
-                             layout={"width": "70px"})
-        self.pause = W.ToggleButton(value=False, description="Pause",
-                                    layout={"width": "80px"})
-        self.stop.on_click(lambda _: run.request_stop())
-        self.pause.observe(self._on_pause, "value")
+        self.panel = ControlsPanel(run, background)
+        self.stop, self.pause = self.panel.stop, self.panel.pause
+        self._marked = 0  # control events drawn as markers so far
         self.smoothing.observe(lambda _: self._redraw(), "value")
         self.log_scale.observe(self._on_log, "value")
-        self.controls = W.HBox([self.smoothing, self.log_scale, self.pause, self.stop])
+        self.controls = W.VBox([
+            W.HBox([self.smoothing, self.log_scale, self.panel.buttons]),
+            self.panel.knob_box, self.panel.note])
         self.meters = MetersPanel(run)
         self.banner = AlertBanner(run)
         self._marks: list = []  # alert events whose chart has no marker yet
@@ -47,13 +47,6 @@ class Dashboard:
         self.widget = W.VBox([self.header, self.banner.widget, self.controls,
                               self.meters.widget, self.grid])
         self.widget.add_class("nbm-dashboard")
-
-    def _on_pause(self, change) -> None:
-        if change["new"]:
-            self.run.pause()
-        else:
-            self.run.resume()
-        self.pause.description = "Resume" if change["new"] else "Pause"
 
     def _on_log(self, change) -> None:
         for chart in self.charts.values():
@@ -68,6 +61,7 @@ class Dashboard:
         run = self.run
         self.header.value = render_header(run, rate, self.note)
         self.meters.refresh()
+        self.panel.refresh()
         smoothing = self.smoothing.value
         for series in run.buffer:
             name = series.name
@@ -84,6 +78,7 @@ class Dashboard:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, series.view(self.max_points), smoothing)
         self._mark_alerts()
+        self._mark_controls()
 
     def _mark_alerts(self) -> None:
         """Banner the new alerts; put a marker on the chart of each alert's series
@@ -99,6 +94,15 @@ class Dashboard:
                 continue
             chart.mark_alert(name, e.step, float(e.data.get("value", float("nan"))))
         self._marks = left
+
+    def _mark_controls(self) -> None:
+        """Applied lr changes as markers on the lr chart, at (step, new lr)."""
+        events = [e for e in self.run.events if e.kind == "control" and "knob" in e.data]
+        if len(events) == self._marked or "lr" not in self.charts:
+            return
+        self._marked = len(events)
+        lr = [e for e in events if e.data["knob"] == "lr"]
+        self.charts["lr"].set_markers([e.step for e in lr], [e.data["new"] for e in lr])
 
     def close(self) -> None:
         """Close every widget so no widget state is left in the saved notebook."""

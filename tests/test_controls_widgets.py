@@ -1,0 +1,62 @@
+"""The controls row without a browser: knob sliders appear once knobs are known,
+moving one only records a pending change, applied changes become chart markers."""
+from __future__ import annotations
+
+import pytest
+
+from nbmonitor.run import Run
+from nbmonitor.widgets.dashboard import Dashboard
+from nbmonitor.widgets.routing import NOT_LIVE, live_controls, route_to_sender
+
+
+def test_knob_slider_records_a_pending_change_only():
+    run = Run("w")
+    dash = Dashboard(run)
+    dash.refresh(0.0)
+    assert dash.panel.sliders == {}
+    run.knobs = {"lr": 0.1, "momentum": 0.9}
+    dash.refresh(0.0)
+    lr = dash.panel.sliders["lr"]
+    assert type(lr).__name__ == "FloatLogSlider" and lr.value == pytest.approx(0.1)
+    assert type(dash.panel.sliders["momentum"]).__name__ == "FloatSlider"
+    lr.value = 0.01
+    assert run.has_pending and run.take_controls() == {"lr": pytest.approx(0.01)}
+    dash.close()
+
+
+def test_applied_lr_changes_are_drawn_as_markers():
+    run = Run("m")
+    run.knobs = {"lr": 0.1}
+    run.step = 7
+    run.log("lr", 0.1)
+    run.record_control("lr", 0.1, 0.02)
+    dash = Dashboard(run)
+    dash.refresh(0.0)
+    markers = dash.charts["lr"].markers
+    assert markers is not None and list(markers.x) == [7.0]
+    assert list(markers.y) == pytest.approx([0.02])
+    dash.close()
+
+
+def test_not_live_outside_a_kernel_with_subshells_and_said_so():
+    assert live_controls(background=True) is True
+    assert live_controls(background=False) is False  # no kernel here
+    run = Run("n")
+    dash = Dashboard(run)
+    dash.refresh(0.0)
+    assert NOT_LIVE in dash.panel.note.value
+    dash.close()
+    bg = Dashboard(Run("b"), background=True)
+    bg.refresh(0.0)
+    assert bg.panel.note.value == ""
+    bg.close()
+
+
+def test_route_to_sender_keeps_the_message_subshell():
+    class Comm:
+        def _reply_subshell_for(self, data, default):
+            return "main"
+
+    w = type("W", (), {"comm": Comm()})()
+    route_to_sender(w)
+    assert w.comm._reply_subshell_for({}, "sub-1") == "sub-1"
