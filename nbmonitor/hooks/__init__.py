@@ -15,3 +15,15 @@ class Handle(Protocol):
 
 class StopRun(Exception):
     """Raised at a step boundary when the run was asked to stop."""
+
+
+def undo_all(removers: list) -> list[Exception]:
+    """Run every undo callable, newest first, even when some fail; return the failures."""
+    errors = []
+    for undo in reversed(removers):
+        try:
+            undo()
+        except Exception as e:  # keep undoing the rest
+            errors.append(e)
+    removers.clear()
+    return errors

@@ -29,7 +29,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from . import StopRun
+from . import StopRun, undo_all
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|\x08")
 _PROGBAR = re.compile(r"^\s*\d+/(?:\d+|Unknown)(?:\s|$)")
@@ -218,13 +218,7 @@ class KerasHandle:
         self.state.active = False
         if self._watcher is not None and self._watcher in sys.meta_path:
             sys.meta_path.remove(self._watcher)
-        errors = []
-        for undo in reversed(self._removers):
-            try:
-                undo()
-            except Exception as e:  # keep undoing the rest
-                errors.append(e)
-        self._removers = []
+        errors = undo_all(self._removers)
         if errors:
             raise errors[0]
 

@@ -27,7 +27,7 @@ from torch.optim.optimizer import (register_optimizer_step_post_hook,
 from torch.utils.data import DataLoader
 
 from .. import knobs
-from . import StopRun
+from . import StopRun, undo_all
 
 _ident = threading.get_ident
 
@@ -120,13 +120,7 @@ class TorchHandle:
         self._removers = removers
 
     def remove(self) -> None:
-        errors = []
-        for undo in reversed(self._removers):
-            try:
-                undo()
-            except Exception as e:  # keep undoing the rest
-                errors.append(e)
-        self._removers = []
+        errors = undo_all(self._removers)
         try:
             self.state.device_queue.drain()
         except Exception as e:
