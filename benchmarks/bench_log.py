@@ -120,7 +120,9 @@ def markdown(rows: list[dict]) -> str:
             continue
         med = r["us"]["median"]
         grow = fmt(r["rss_mb_per_million"], 3)
-        if r["extrapolated"]:
+        if r["calls"] < 1000:  # RSS moves in allocator-sized steps: meaningless here
+            grow = f"n/a (only {r['calls']:,} calls)"
+        elif r["extrapolated"]:
             grow += f" (extrapolated from {r['calls']:,} calls)"
         else:
             grow += f" ({r['calls']:,} calls)"

@@ -201,8 +201,9 @@ TEXT = {
               "alone, which every peer pays."),
     "long": ("Long runs",
              "Each case in its own process; peak RSS (`ru_maxrss`) minus the RSS just "
-             "before the points arrive, so the session's and SQLite's fixed costs are in "
-             "the growth. The refresh table: a `Dashboard` of real bqplot widgets on a "
+             "before the points arrive (for `nbmonitor.log`: inside the session, up to "
+             "just before its exit; the session's start and exit are in the notes). "
+             "`Series.extend` feeds the buffer alone. The refresh table: a `Dashboard` of real bqplot widgets on a "
              "recording comm; each refresh first appends one point to every series; bytes "
              "are the comm messages' JSON plus binary buffers."),
     "store": ("Store", "`benchmarks/bench_store.py`: points through the buffer, drain log, "
