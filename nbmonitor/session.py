@@ -288,10 +288,11 @@ class Session:
         run = self.run
         try:
             self.refresh()
-            from .snapshot import bundle, summary_text
             if self.frontend != "widgets":
+                from .summary import summary_text  # no matplotlib for text output
                 self.view.close(summary_text(run))
                 return
+            from .snapshot import bundle
             smoothing = self.view.smoothing.value
             data = bundle(run, smoothing)
             if self.keep_live:

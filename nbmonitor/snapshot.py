@@ -11,23 +11,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .grouping import group_of, is_meter
-from .meters.report import Curve, meter_lines, meter_notes, percent_series
-from .run import Run, fmt_duration
+from .meters.report import Curve, meter_notes, percent_series
+from .run import Run
 from .smoothing import ema, smoothable
 from .style import PALETTE
+from .summary import alert_events, summary_text
 
 SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
 SVG_POINTS = 2_500  # plotted points past which the SVG would pass SVG_LIMIT: not drawn
 OUTPUT_LIMIT = 300_000  # bytes of the whole frozen output (base64 PNG, SVG, text)
 MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
-MAX_ALERT_LINES = 12  # alerts listed in the text summary (then a count)
 ALERT_COLOR = "#cf222e"
-
-
-def alert_events(run: Run) -> list:
-    """The run's ``alert`` and ``alert_error`` events, in order."""
-    with run._events_lock:
-        return [e for e in run.events if e.kind in ("alert", "alert_error")]
 
 
 def _plain(text: str) -> str:
@@ -134,35 +128,6 @@ def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> Non
     notes = "; ".join(meter_notes(run))
     ax.set_xlabel(("step" if by_step else "seconds") + (f"\n{_plain(notes)}" if notes else ""),
                   fontsize=7)
-
-
-def summary_text(run: Run) -> str:
-    """Run name, status, steps, duration, and last/best value of each metric."""
-    lines = [f"nbmonitor run {run.name!s} ({run.id}): {run.status}",
-             f"steps {run.step:,}  epochs {run.epoch}  duration {fmt_duration(run.elapsed)}"]
-    if run.error:
-        lines.append(f"error: {run.error}")
-    for h in run.hparams_history:
-        lines.append(f"  control at step {h['step']:,}: {h['name']} {h['old']:.4g} -> "
-                     f"{h['new']:.4g}")
-    stats = run.summary()
-    if stats:
-        width = max((len(k) for k in stats if not is_meter(k)), default=1)
-        for name, st in stats.items():
-            if is_meter(name):
-                continue
-            lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
-                         f"  ({int(st['count']):,} points)")
-    lines += [f"  {line}" for line in meter_lines(run)]
-    alerts = alert_events(run)
-    if alerts:
-        lines.append(f"alerts ({len(alerts)}):")
-        for e in alerts[:MAX_ALERT_LINES]:
-            prefix = "" if e.kind == "alert" else "error: "
-            lines.append(f"  step {e.step:g}: {prefix}{e.message}")
-        if len(alerts) > MAX_ALERT_LINES:
-            lines.append(f"  ... {len(alerts) - MAX_ALERT_LINES} more")
-    return "\n".join(lines)
 
 
 def _png(fig: Figure, dpi: float) -> str:

@@ -23,6 +23,7 @@ class MetricChart:
         self.ax_x = bq.Axis(scale=self.x, label="step", num_ticks=5)
         self.ax_y = bq.Axis(scale=self.y_lin, side="left", num_ticks=4,
                             tick_format=".3g")
+        self._ranges: dict[str, tuple[float, float]] = {}
         self.raw: dict[str, bq.Lines] = {}
         self.smooth: dict[str, bq.Lines] = {}
         self.refs: dict[str, bq.Lines] = {}  # faint curves of a previous run
@@ -90,6 +91,24 @@ class MetricChart:
             else:
                 raw.visible = False
                 smooth.x, smooth.y = x, y.astype(np.float32)
+        self._fit_flat(name, y)
+
+    def _fit_flat(self, name: str, y: np.ndarray) -> None:
+        """Give a flat chart (a constant lr) a visible range: bqplot draws a zero-height
+        domain with a single tick."""
+        finite = y[np.isfinite(y)]
+        if len(finite):
+            self._ranges[name] = (float(finite.min()), float(finite.max()))
+        if not self._ranges:
+            return
+        lo = min(r[0] for r in self._ranges.values())
+        hi = max(r[1] for r in self._ranges.values())
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            pad = abs(hi) * 0.1 or 1.0
+            if self.y_lin.min != lo - pad:
+                self.y_lin.min, self.y_lin.max = lo - pad, hi + pad
+        elif self.y_lin.min is not None:
+            self.y_lin.min = self.y_lin.max = None
 
     def mark_alert(self, name: str, step: float, value: float) -> None:
         """A red marker at ``(step, value)`` of series ``name``; a non-finite value

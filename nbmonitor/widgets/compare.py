@@ -59,7 +59,7 @@ class CompareWidget:
                     line_style=DASHES[k % len(DASHES)], labels=[f"{r.name} {name}"],
                     display_legend=True))
         axes = [bq.Axis(scale=x, label="step", num_ticks=5),
-                bq.Axis(scale=y, orientation="vertical", num_ticks=4, tick_format=".3g")]
+                bq.Axis(scale=y, side="left", num_ticks=4, tick_format=".3g")]
         return bq.Figure(title=key, marks=marks, axes=axes, animation_duration=0,
                          legend_location="top-right",
                          fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},

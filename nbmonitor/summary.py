@@ -1,0 +1,44 @@
+"""The plain-text summary of a run: what the frozen output and the text frontend
+print. Needs no plotting library."""
+from __future__ import annotations
+
+from .grouping import is_meter
+from .meters.report import meter_lines
+from .run import Run, fmt_duration
+
+MAX_ALERT_LINES = 12  # alerts listed in the text summary (then a count)
+
+
+def alert_events(run: Run) -> list:
+    """The run's ``alert`` and ``alert_error`` events, in order."""
+    with run._events_lock:
+        return [e for e in run.events if e.kind in ("alert", "alert_error")]
+
+
+def summary_text(run: Run) -> str:
+    """Run name, status, steps, duration, and last/best value of each metric."""
+    lines = [f"nbmonitor run {run.name!s} ({run.id}): {run.status}",
+             f"steps {run.step:,}  epochs {run.epoch}  duration {fmt_duration(run.elapsed)}"]
+    if run.error:
+        lines.append(f"error: {run.error}")
+    for h in run.hparams_history:
+        lines.append(f"  control at step {h['step']:,}: {h['name']} {h['old']:.4g} -> "
+                     f"{h['new']:.4g}")
+    stats = run.summary()
+    if stats:
+        width = max((len(k) for k in stats if not is_meter(k)), default=1)
+        for name, st in stats.items():
+            if is_meter(name):
+                continue
+            lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
+                         f"  ({int(st['count']):,} points)")
+    lines += [f"  {line}" for line in meter_lines(run)]
+    alerts = alert_events(run)
+    if alerts:
+        lines.append(f"alerts ({len(alerts)}):")
+        for e in alerts[:MAX_ALERT_LINES]:
+            prefix = "" if e.kind == "alert" else "error: "
+            lines.append(f"  step {e.step:g}: {prefix}{e.message}")
+        if len(alerts) > MAX_ALERT_LINES:
+            lines.append(f"  ... {len(alerts) - MAX_ALERT_LINES} more")
+    return "\n".join(lines)
