@@ -33,7 +33,7 @@ columns = st.one_of(
               st.integers(1, 3000)).map(lambda t: (t[0] + t[1] * np.arange(t[2])).astype(
                   np.float64)),
     st.integers(1, 3000).map(lambda n: T0 + np.cumsum(np.random.default_rng(n).random(n))),
-    st.integers(64, 5000).map(lambda n: np.arange(n) % 7 / 7),  # compressible: zlib path
+    st.integers(4097, 9000).map(lambda n: np.arange(n) % 7 / 7),  # compressible: zlib
 )
 
 
@@ -54,6 +54,13 @@ def test_codec_round_trip_is_bit_exact(x):
 ])
 def test_codec_sizes(x, most):
     assert len(codec.encode(x)) / len(x) <= most + 20 / len(x)
+
+
+def test_zlib_only_for_big_compressible_chunks():
+    quantized = np.arange(10_000) % 100 / 100
+    assert codec.encode(quantized)[0] & codec.ZLIB
+    assert not codec.encode(quantized[:codec.ZLIB_MIN - 1])[0] & codec.ZLIB
+    assert not codec.encode(np.random.default_rng(0).random(10_000))[0] & codec.ZLIB
 
 
 def test_corrupt_tag_is_an_error():

@@ -21,12 +21,13 @@ The *layout* stores those integers, the smallest of:
   smallest width (1, 2, 4 or 8 bytes) that holds them all;
 - ``PLAIN``: a width byte, then the ``n`` integers at the smallest width.
 
-When a sample of the stored integers compresses well (quantized accuracies,
-stepped learning rates, fractional epochs), the integers are stored byte-plane
-by byte-plane (all first bytes, then all second bytes...) through ``zlib`` level 1
-and the tag gets the ``ZLIB`` bit. Noisy float64 values do not pass the sample
-test, so they cost the sample only (a few microseconds a chunk), not a full
-compression.
+In a chunk of at least ``ZLIB_MIN`` points, when a sample of the integers
+compresses to half or less (quantized accuracies, stepped learning rates,
+fractional epochs), they are stored byte-plane by byte-plane (all first bytes,
+then all second bytes...) through ``zlib`` level 1 and the tag gets the ``ZLIB``
+bit. Noisy values fail the sample test and cost the sample only. Smaller chunks
+(series logged slower than ~8,000 points a second) skip zlib: a call costs tens
+of microseconds whatever its size, and they are a small part of the file.
 
 Differences wrap around in int64 (numpy integer arithmetic is modular), and so
 does the cumulative sum that undoes them, so the round trip is exact even then.
@@ -42,8 +43,9 @@ import numpy as np
 INT, F32, BITS = 1, 2, 3
 LINE, DELTA, PLAIN = 0, 1, 2
 ZLIB = 8  # tag bit: the integers after the header are byte-shuffled and deflated
+ZLIB_MIN = 4096  # fewer integers than this are never deflated
 SAMPLE = 2048  # integers compressed to decide whether to compress them all
-GOOD_RATIO = 0.7  # compress when the sample shrinks at least this much
+GOOD_RATIO = 0.5  # compress when the sample shrinks at least this much
 WIDTHS = (1, 2, 4, 8)
 _LIMITS = [(w, -(1 << (8 * w - 1)), (1 << (8 * w - 1)) - 1) for w in WIDTHS]
 _HEAD = struct.Struct("<BBq")  # tag, width, first
@@ -59,7 +61,7 @@ def _width(lo: int, hi: int) -> int:
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
+    return bool((a.view(np.int64) == b.view(np.int64)).all())
 
 
 def _planes(a: np.ndarray) -> bytes:
@@ -71,7 +73,7 @@ def _planes(a: np.ndarray) -> bytes:
 def _pack(tag: int, head: bytes, a: np.ndarray) -> bytes:
     """``head`` then the integers ``a``, deflated when a sample says it pays."""
     raw = a.tobytes()
-    if len(a) >= 64:
+    if len(a) >= ZLIB_MIN:
         sample = _planes(a[:SAMPLE])
         if len(zlib.compress(sample, 1)) < GOOD_RATIO * len(sample):
             packed = zlib.compress(_planes(a), 1)
@@ -89,14 +91,18 @@ def _unpack(tag: int, blob: bytes, offset: int, w: int, n: int) -> np.ndarray:
 
 
 def to_ints(x: np.ndarray) -> tuple[int, np.ndarray]:
-    """``(kind, ints)``: the int64 mapping of ``x`` (float64) its values allow."""
+    """``(kind, ints)``: the int64 mapping of ``x`` (float64) its values allow.
+    The first value rules a kind out before any whole-array pass."""
+    head = float(x[0])
     with np.errstate(invalid="ignore", over="ignore"):
-        ints = x.astype(np.int64)
-        if _same_bits(ints.astype(np.float64), x):
-            return INT, ints
-        f32 = x.astype(np.float32)
-        if _same_bits(f32.astype(np.float64), x):
-            return F32, f32.view(np.int32).astype(np.int64)
+        if head.is_integer():
+            ints = x.astype(np.int64)
+            if _same_bits(ints.astype(np.float64), x):
+                return INT, ints
+        if float(np.float32(head)) == head or head != head:
+            f32 = x.astype(np.float32)
+            if _same_bits(f32.astype(np.float64), x):
+                return F32, f32.view(np.int32).astype(np.int64)
     return BITS, x.view(np.int64)
 
 
@@ -121,7 +127,7 @@ def encode(x: np.ndarray) -> bytes:
     if n > 1 and d[0] == d[-1] and bool((d == d[0]).all()):
         return _LINE.pack(kind << 4 | LINE, first, int(d[0]))
     wd = _width(int(d.min()), int(d.max())) if n > 1 else 1
-    wp = _width(int(ints.min()), int(ints.max()))
+    wp = _width(int(ints.min()), int(ints.max())) if wd > 2 or n < 8 else 8
     if 8 + (n - 1) * wd < n * wp:
         return _pack(kind << 4 | DELTA, _HEAD.pack(kind << 4 | DELTA, wd, first),
                      d.astype(f"<i{wd}"))
