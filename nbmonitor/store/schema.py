@@ -11,7 +11,7 @@ series per batch, so writing costs one row per series per second however many
 points were logged. The ``fmt`` column (schema 2) says how the blobs are encoded:
 ``FMT_RAW`` (0, every row of schema 1): little-endian float64, 24 bytes a point;
 ``FMT_CODEC`` (1): each blob encoded by :mod:`nbmonitor.store.codec`, exact and
-typically 8-12 bytes a point.
+typically 2-10 bytes a point.
 The ``series`` table keeps running statistics (count, last, min, max) so that
 listing runs reads no points.
 """
