@@ -156,9 +156,10 @@ def section_store(size: dict, selected: list[str] | None) -> str:
     if isinstance(rows, dict):
         return f"Not measured: {rows['note']}"
     from common import md_table
-    cols = ["series", "points", "mode", "log_s", "total_s", "points_per_s", "bytes_per_point"]
+    cols = ["series", "points", "mode", "log_s", "total_s", "points_per_s", "bytes_per_point",
+            "writer_ns_per_point"]
     return md_table(cols, [[f"{r[c]:,}" if isinstance(r.get(c), int) else r.get(c, r.get("note"))
-                            for c in cols] for r in rows], "rrlrrrr")
+                            for c in cols] for r in rows], "rrlrrrrr")
 
 
 def section_keras(size: dict, selected: list[str] | None) -> str:
@@ -207,7 +208,8 @@ TEXT = {
              "recording comm; each refresh first appends one point to every series; bytes "
              "are the comm messages' JSON plus binary buffers."),
     "store": ("Store", "`benchmarks/bench_store.py`: points through the buffer, drain log, "
-              "background writer and SQLite (WAL) until the final commit."),
+              "background writer and SQLite (WAL) until the final commit; bytes per point "
+              "of the checkpointed, vacuumed file; writer CPU per point."),
     "keras": ("Keras", "`benchmarks/bench_keras.py`: `model.fit` bare and under "
               "`nbmonitor.monitor`, alternating; median of the pair ratios."),
     "meters": ("Meters", "`benchmarks/bench_meters.py`: the MLP with and without the "

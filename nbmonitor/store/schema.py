@@ -6,9 +6,12 @@ an old one. The ``nbmonitor`` table marks a file as ours: a SQLite file with
 tables but without it is someone else's, and is never written to.
 
 Points are stored in chunks: one ``chunks`` row holds consecutive points of one
-series as three little-endian float64 blobs (steps, values, times). The writer
-appends one chunk per series per batch, so writing costs one row per series per
-second however many points were logged, and a point costs ~24 bytes on disk.
+series as three blobs (steps, values, times). The writer appends one chunk per
+series per batch, so writing costs one row per series per second however many
+points were logged. The ``fmt`` column (schema 2) says how the blobs are encoded:
+``FMT_RAW`` (0, every row of schema 1): little-endian float64, 24 bytes a point;
+``FMT_CODEC`` (1): each blob encoded by :mod:`nbmonitor.store.codec`, exact and
+typically 2-10 bytes a point.
 The ``series`` table keeps running statistics (count, last, min, max) so that
 listing runs reads no points.
 """
@@ -54,7 +57,16 @@ def _v1(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO nbmonitor VALUES ('app', ?)", (APP,))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+FMT_RAW, FMT_CODEC = 0, 1
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Chunks get an encoding tag; the rows already there are float64 (FMT_RAW).
+    Adding a column with a constant default rewrites no row, however big the file."""
+    conn.execute(f"ALTER TABLE chunks ADD COLUMN fmt INTEGER NOT NULL DEFAULT {FMT_RAW}")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .schema import connect, migrate, set_wal
+from . import codec
+from .schema import FMT_CODEC, FMT_RAW, connect, migrate, set_wal
 
 STALE_S = 30.0  # a heartbeat this old means the owner is gone, whatever its pid says
 HOST = socket.gethostname()
@@ -51,8 +52,13 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: float | None,
     return age > STALE_S or not pid_alive(pid)
 
 
-def _blob(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a, dtype="<f8").tobytes()
+def _decode(fmt: int, blob: bytes, n: int) -> np.ndarray:
+    """One column of a chunk row, whichever format wrote it."""
+    if fmt == FMT_CODEC:
+        return codec.decode(blob, n)
+    if fmt == FMT_RAW:
+        return codec.decode_raw(blob, n)
+    raise ValueError(f"unknown chunk format {fmt}")
 
 
 class SqliteStore:
@@ -135,15 +141,17 @@ class SqliteStore:
                     points: Iterable[tuple[str, int, np.ndarray]],
                     events: Iterable[tuple[int, Any]]) -> None:
         """In one transaction: points ``(series, start, (3, n) array)``, events
-        ``(seq, Event)``, then ``fields`` of the run row and a heartbeat."""
+        ``(seq, Event)``, then ``fields`` of the run row and a heartbeat. Points are
+        encoded (:mod:`.codec`) before the transaction, outside the lock."""
+        encoded = [(name, start, pts, [codec.encode(pts[i]) for i in range(3)])
+                   for name, start, pts in points if pts.shape[1]]
+
         def work(c: sqlite3.Connection) -> None:
-            for name, start, pts in points:
-                if pts.shape[1] == 0:
-                    continue
+            for name, start, pts, blobs in encoded:
                 sid = self._series_id(c, run_id, name)
-                c.execute("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                          (sid, start, pts.shape[1], _blob(pts[0]), _blob(pts[1]),
-                           _blob(pts[2])))
+                c.execute("INSERT OR REPLACE INTO chunks (series_id, start, n, steps, vals, "
+                          "times, fmt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (sid, start, pts.shape[1], *blobs, FMT_CODEC))
                 v = pts[1][~np.isnan(pts[1])]
                 lo, hi = (float(v.min()), float(v.max())) if len(v) else (None, None)
                 c.execute("UPDATE series SET count = :n, last_step = :ls, last_value = :lv, "
@@ -193,10 +201,10 @@ class SqliteStore:
 
     def points(self, run_id: str, name: str) -> np.ndarray:
         """Every stored point of a series, ``(3, n)``, in order."""
-        rows = self.query("SELECT c.steps, c.vals, c.times FROM chunks c JOIN series s "
-                          "ON c.series_id = s.id WHERE s.run_id = ? AND s.name = ? "
-                          "ORDER BY c.start", (run_id, name))
+        rows = self.query("SELECT c.fmt, c.n, c.steps, c.vals, c.times FROM chunks c "
+                          "JOIN series s ON c.series_id = s.id WHERE s.run_id = ? "
+                          "AND s.name = ? ORDER BY c.start", (run_id, name))
         if not rows:
             return np.empty((3, 0))
-        return np.vstack([np.concatenate([np.frombuffer(r[k], "<f8") for r in rows])
+        return np.vstack([np.concatenate([_decode(r["fmt"], r[k], r["n"]) for r in rows])
                           for k in ("steps", "vals", "times")])

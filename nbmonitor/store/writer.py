@@ -48,6 +48,7 @@ class StoreWriter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
+        self.cpu_s = 0.0  # CPU time spent in flush (drain, encode, SQLite), any thread
 
     def start(self) -> None:
         """Attach to the run's buffer, write the ``running`` row, start the thread.
@@ -100,6 +101,14 @@ class StoreWriter:
 
     def flush(self, **fields: Any) -> bool:
         """Drain the buffer and write one batch; True when written. Never raises."""
+        t0 = time.thread_time()
+        try:
+            return self._flush(fields)
+        finally:
+            self.cpu_s += time.thread_time() - t0
+
+    def _flush(self, fields: dict[str, Any]) -> bool:
+        """:meth:`flush` itself, untimed."""
         try:
             self._collect()
             if self._gave_up or not self._insert():
