@@ -54,3 +54,35 @@ def test_runs_fill_the_charts_and_table_and_apply_best(tuner):
     assert view.table.value.index("1.8") < view.table.value.index("0.6")
     data = bundle(tuner)
     assert data["image/png"] and "best val/loss" in data["text/plain"]
+
+
+def test_sweep_button_leaves_the_kernel_free_and_stop_ends_it():
+    import threading
+    import time
+
+    from .tuning_train import STEPS_PER_EPOCH
+    t = Tuner(train, q=(0.5, 2.0), epochs=(1, 50), storage=":memory:",
+              session={"meters": False})
+    view = t.widget()
+    t.study.enqueue_trial({"q": 1.0, "epochs": 50})
+    view.method.value, view.n_trials.value, view.pruning.value = "random", 4, False
+    view.sweep_button.click()  # returns at once: the sweep trains on a thread
+
+    def sweeping() -> bool:
+        return any(th.name == "nbmonitor-tuner" for th in threading.enumerate())
+    deadline = time.time() + 30
+    while (nbmonitor.current_run() is None or nbmonitor.current_run().step < 3) \
+            and time.time() < deadline:
+        time.sleep(0.02)
+    assert sweeping() and list(t.results["status"]) == ["running"]  # readable meanwhile
+    assert "trial #0 training" in view.status.value
+    view.stop_button.click()
+    while sweeping() and time.time() < deadline + 30:
+        time.sleep(0.02)
+    try:
+        df = t.results
+        assert not sweeping() and len(df) == 1  # the sweep ended with the stopped trial
+        assert df["status"][0] == "failed" and df["error"][0] == "stopped by the user"
+        assert nbmonitor.last_run().step < 50 * STEPS_PER_EPOCH
+    finally:
+        view.close()

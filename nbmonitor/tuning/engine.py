@@ -44,15 +44,42 @@ def open_study(name: str, storage: Any, direction: str) -> Any:
         storage = default_storage()
     elif storage == ":memory:":
         storage = None
-    if isinstance(storage, str) and storage.startswith("sqlite:"):
-        storage = op.storages.RDBStorage(storage, engine_kwargs={
-            "connect_args": {"timeout": 30}})
-    study = op.create_study(study_name=name, storage=storage, direction=direction,
+    study = op.create_study(study_name=name, storage=_rdb(storage), direction=direction,
                             load_if_exists=True)
     if study.direction.name.lower() != direction:
         raise ValueError(f"study {name!r} already exists with direction "
                          f"{study.direction.name.lower()}, not {direction}")
     return study
+
+
+def storage_url(study: Any) -> str | None:
+    """The database URL of ``study``'s storage, None when it is in memory."""
+    storage = study._storage
+    storage = getattr(storage, "_backend", storage)  # Optuna's cache around an RDB
+    url = getattr(storage, "url", None)
+    return url if isinstance(url, str) else None
+
+
+def load_study(name: str, storage: Any) -> Any:
+    """The existing study ``name`` in ``storage`` (a URL, None for the default file);
+    ValueError naming the studies there when it does not exist."""
+    op = optuna()
+    url = default_storage() if storage is None else storage
+    if url is None or url == ":memory:":
+        raise ValueError("a worker needs a storage other processes share: pass --storage URL")
+    storage = _rdb(url)
+    names = op.study.get_all_study_names(storage)
+    if name not in names:
+        raise ValueError(f"no study {name!r} in {url}; studies there: {names}")
+    return op.load_study(study_name=name, storage=storage)
+
+
+def _rdb(storage: Any) -> Any:
+    """A sqlite URL as an RDB storage that waits for a busy file (several writers)."""
+    if isinstance(storage, str) and storage.startswith("sqlite:"):
+        return optuna().storages.RDBStorage(storage, engine_kwargs={
+            "connect_args": {"timeout": 30}})
+    return storage
 
 
 def grid_space(space: dict[str, Param]) -> dict[str, list[Any]]:

@@ -69,7 +69,8 @@ class PruningReporter:
             raise StopRun(f"pruned at step {run.step}")
 
     def check(self) -> bool:
-        """Report new objective points; True when the trial should stop (pruned)."""
+        """Report the objective points logged since the last check (each at its index,
+    so other processes see whole curves); True when the trial should stop (pruned)."""
         run = self.run
         if self.objective not in run.buffer:
             return False
@@ -78,6 +79,12 @@ class PruningReporter:
         if count <= self.reported:
             return False
         self.last_step, self.last_epoch = run.step, run.epoch
+        if count - self.reported > 1:  # points logged since the last check
+            values = series.arrays()[1]
+            if len(values) == count:  # (not when long history was downsampled)
+                for index in range(self.reported, count - 1):
+                    if math.isfinite(values[index]):
+                        self.trial.report(float(values[index]), index)
         value = series.last_value
         self.reported = count
         if not math.isfinite(value):

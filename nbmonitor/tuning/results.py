@@ -39,7 +39,8 @@ def jsonable(config: dict[str, Any]) -> dict[str, Any]:
 
 def table(study: Any, objective: str, names: list[str]) -> "Any":
     """A DataFrame, a row per trial: ``trial``, the hyperparameters, the objective,
-    ``status``, ``duration_s``, ``run_id`` and ``error`` (the end of a traceback)."""
+    ``status``, ``duration_s``, ``worker`` (``hostname:pid`` that ran it), ``run_id``
+    (in that process's run store) and ``error`` (the end of a traceback)."""
     import pandas as pd
     rows = []
     for t in study.get_trials(deepcopy=False):
@@ -52,9 +53,10 @@ def table(study: Any, objective: str, names: list[str]) -> "Any":
             value = _last_intermediate(t)
         row = {"trial": t.number, **{n: config.get(n) for n in names}, objective: value,
                "status": status(t), "duration_s": duration,
-               "run_id": t.user_attrs.get("run_id"), "error": t.user_attrs.get("error")}
+               "worker": t.user_attrs.get("worker"), "run_id": t.user_attrs.get("run_id"), "error": t.user_attrs.get("error")}
         rows.append(row)
-    columns = ["trial", *names, objective, "status", "duration_s", "run_id", "error"]
+    columns = ["trial", *names, objective, "status", "duration_s", "worker", "run_id",
+               "error"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -76,6 +78,13 @@ def curves(study: Any, local: dict[int, tuple[list[float], list[float]]]
             out[t.number] = ([float(s) for s in steps],
                              [float(t.intermediate_values[s]) for s in steps])
     return out
+
+
+def fingerprint(study: Any, skip: int | None = None) -> tuple:
+    """What changes when a trial is added, ends or reports: (number, state, points
+    reported) per trial but ``skip``. Optuna's cache re-reads only unfinished trials."""
+    return tuple((t.number, t.state.name, len(t.intermediate_values))
+                 for t in study.get_trials(deepcopy=False) if t.number != skip)
 
 
 def best_number(study: Any) -> int | None:

@@ -6,10 +6,12 @@ monitored run recorded in the run store; the study lives in Optuna's storage.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from . import engine, results
+from . import engine, results, share
 from .objective import Outcome, run_trial
 from .space import build_space
 
@@ -27,30 +29,46 @@ class Tuner:
     pruning (also at each epoch). ``session`` holds options of every trial's
     :class:`~nbmonitor.session.Session` (``meters``, ``store``, ``refresh_hz``).
     Ranges may also be given as ``space={...}`` when a name clashes with an option.
+    ``record`` writes what a worker needs into the study (see :meth:`worker_command`).
     """
 
     def __init__(self, fn: Callable[..., Any], *, objective: str = "val/loss",
                  direction: str = "minimize", study_name: str | None = None,
                  storage: Any = None, report_every: int = 10, seed: int | None = None,
                  session: dict[str, Any] | None = None, space: dict[str, Any] | None = None,
-                 **ranges: Any) -> None:
+                 record: bool = True, **ranges: Any) -> None:
         self.fn = fn
         self.space = build_space(fn, {**(space or {}), **ranges})
         self.objective = objective
         self.direction = direction
         self.study_name = study_name or getattr(fn, "__name__", "study")
         self.study = engine.open_study(self.study_name, storage, direction)
+        self.storage_url = engine.storage_url(self.study)
         self.report_every = report_every
         self.seed = seed
         self.session_options: dict[str, Any] = dict(session or {})
         self.values: dict[str, Any] = {n: p.default for n, p in self.space.items()}
         self.curves: dict[int, tuple[list[float], list[float]]] = {}
-        self.current_run: Any = None
         self.widget_view: Any = None  # the TunerWidget, once displayed
         self._listeners: list[Callable[[str, Any], None]] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
+        self.record = record
+        if record:  # what a worker needs to run trials of this study
+            share.record(self)
+
+    @classmethod
+    def from_study(cls, study_name: str, storage: Any = None, target: str | None = None,
+                   **options: Any) -> "Tuner":
+        """The tuner recorded in study ``study_name`` (function: ``target`` or the recorded
+        one) as a worker runs it; ValueError without a recipe or importable target."""
+        return share.tuner_from_study(cls, study_name, storage, target, **options)
+
+    def worker_command(self) -> str:
+        """The shell command that runs trials of this study from another process;
+        ValueError if the study is in memory or the function is not importable."""
+        return share.worker_command(self)
 
     # -- training ------------------------------------------------------------
     def check(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +113,8 @@ class Tuner:
         seed = self.seed if seed is None else seed
         smp = sampler or engine.sampler(method, self.space, n_trials, seed)
         prn = pruner or engine.pruner(pruning)
+        if self.record and sampler is None and isinstance(pruning, bool):
+            share.record(self, method=method, pruning=pruning)
         self._auto_show()
         if background:
             self._thread = threading.Thread(
@@ -121,9 +141,10 @@ class Tuner:
         trial = self.study.ask(engine.distributions(self.space))
         config = {**(base or self.values), **trial.params}
         trial.set_user_attr("config", results.jsonable(config))
+        trial.set_user_attr("worker", share.worker_id())
         name = f"{self.study_name}#{trial.number}"
         options = dict(self.session_options)
-        if self.widget_view is not None:
+        if self.widget_view is not None:  # the trial's dashboard goes inside the tuner
             options.update(frontend="widgets", view_factory=self.widget_view.trial_view,
                            on_refresh=self.widget_view.trial_refresh)
         self._emit("trial_start", trial.number)
@@ -140,19 +161,15 @@ class Tuner:
         self._emit("trial_end", trial.number)
         return outcome
 
-    def _exclusive(self) -> Any:
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("this tuner is already running a trial or a sweep")
         self._stopping = False
-        busy = self._busy
-
-        class _Release:
-            def __enter__(self) -> None:
-                return None
-
-            def __exit__(self, *exc: Any) -> None:
-                busy.release()
-        return _Release()
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def stop(self) -> None:
         """End the sweep: the current trial stops at its next step boundary."""
@@ -209,7 +226,6 @@ class Tuner:
             try:
                 listener(event, data)
             except Exception as e:  # a display problem never stops a sweep
-                import sys
                 print(f"nbmonitor tuner: {event}: {type(e).__name__}: {e}", file=sys.stderr)
 
     def widget(self) -> Any:

@@ -6,6 +6,9 @@ Buttons only start work on a background thread (the kernel stays usable and the
 Stop button live, see DESIGN.md "Threads and the busy kernel"); the tuner's events
 redraw the charts and the table; when a run or sweep ends the displayed output also
 gets the static snapshot, so a saved notebook shows it without widget state.
+While displayed on a shared storage, a thread polls the study every ``POLL_S``
+seconds and redraws when other processes (``python -m nbmonitor.worker``) added,
+ended or reported trials: their curves are the objective values they reported.
 """
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ import ipywidgets as W
 from ..widgets.closing import close_tree
 from ..widgets.dashboard import Dashboard
 from .charts import CurvesChart, ParallelChart
-from .results import best_number
+from .results import best_number, fingerprint
 from .snapshot import bundle, table_html
 from .space import Choice, Fixed, IntRange, Param, Uniform
 
 WIDE = {"width": "360px"}
+POLL_S = 2.0
 
 
 def control(param: Param, value: Any) -> W.Widget:
@@ -102,6 +106,10 @@ class TunerWidget:
         self.widget.add_class("nbm-tuner")
         self._display: Any = None
         self._lock = threading.Lock()
+        self._running: int | None = None  # the trial this process trains now
+        self._seen: tuple | None = None  # the study's fingerprint at the last poll
+        self._poller: threading.Thread | None = None
+        self._closed = threading.Event()
         tuner.subscribe(self._on_event)
         self.refresh()
 
@@ -151,8 +159,10 @@ class TunerWidget:
         if event == "values":
             self.set_controls(self.tuner.values)
         elif event == "trial_start":
+            self._running = data
             self.status.value = f"trial #{data} training"
         elif event == "trial_end":
+            self._running = None
             self.live.children = []
             self.refresh()
         elif event == "end":
@@ -166,6 +176,8 @@ class TunerWidget:
             best = best_number(tuner.study)
             states = dict(zip(df["trial"], df["status"])) if len(df) else {}
             for number, (steps, values) in tuner.objective_curves().items():
+                if number == self._running:
+                    continue  # drawn live by trial_refresh from its own series
                 self.curves.set_curve(number, steps, values, states.get(number, ""),
                                       number == best)
             self.parallel.update(df, tuner.space, tuner.objective)
@@ -176,7 +188,8 @@ class TunerWidget:
             self._df = df
             self.refresh_table()
             counts = df["status"].value_counts().to_dict() if len(df) else {}
-            self.status.value = (f"{len(df)} trials: " + ", ".join(
+            training = f"trial #{self._running} training; " if self._running is not None else ""
+            self.status.value = (f"{training}{len(df)} trials: " + ", ".join(
                 f"{n} {s}" for s, n in counts.items()))
 
     def refresh_table(self) -> None:
@@ -185,11 +198,37 @@ class TunerWidget:
         if df is not None:
             self.table.value = table_html(df, self.sort.value, self.ascending.value)
 
+    def poll(self) -> bool:
+        """Redraw if the study changed since the last poll (trials added, ended or
+        reported by any process); True when it did."""
+        seen = fingerprint(self.tuner.study, skip=self._running)
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        self.refresh()
+        return True
+
+    def _poll_loop(self) -> None:
+        while not self._closed.wait(POLL_S):
+            try:
+                self.poll()
+            except Exception:  # a busy or unreachable database: try again later
+                pass
+
+    def start_polling(self) -> None:
+        """Poll the study on a background thread until :meth:`close` (only for a
+        storage other processes can share)."""
+        if self._poller is None and self.tuner.storage_url is not None:
+            self._poller = threading.Thread(target=self._poll_loop, daemon=True,
+                                            name="nbmonitor-tuner-poll")
+            self._poller.start()
+
     # -- display -------------------------------------------------------------------
     def show(self) -> None:
         """Display the widget (with a handle to add the snapshot later)."""
         from IPython.display import display
         self._display = display(self.widget, display_id=True)
+        self.start_polling()
 
     def freeze(self) -> None:
         """Give the displayed output the static snapshot beside the live widget."""
@@ -201,7 +240,11 @@ class TunerWidget:
         self._display.update(data, raw=True)
 
     def close(self) -> None:
-        """Close every widget of the tuner."""
+        """Stop polling and close every widget of the tuner."""
+        self._closed.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
         self.curves.close()
         self.parallel.close()
         close_tree(self.widget)
