@@ -151,7 +151,7 @@ class _Monitor:
         stepped = run.step != self.last_step
         self.last_step = run.step
         self._read(trainer, keep=stepped)
-        if run.stop_requested and not trainer.fit_loop._can_stop_early:
+        if run.stop_requested and not getattr(trainer.fit_loop, "_can_stop_early", True):
             raise StopRun(f"stopped at step {run.step} (before min_epochs/min_steps)")
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
