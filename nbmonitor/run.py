@@ -59,6 +59,10 @@ class Run:
         # Which framework hook drives ``step`` and records the loss right now
         # ("keras" while Model.fit runs): the others then leave both alone.
         self.step_owner: str | None = None
+        # Which framework hook ends the run on a stop request ("lightning" while
+        # Trainer.fit runs: it sets trainer.should_stop); the torch hooks then
+        # don't raise StopRun at the optimizer step.
+        self.stop_owner: str | None = None
         self.stop_requested = False
         # Learning-rate changes queued by other threads, applied by the hooks at the
         # next step boundary (see scale_lr / apply_pending and nbmonitor.lr).

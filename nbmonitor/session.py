@@ -179,7 +179,14 @@ class Session:
             handle = keras_hooks.install(run)
             self._handles.append(handle)
             ignores.append(handle.ignore_line)
-        if "torch" in sys.modules or "torch" in self.source:
+        lightning = ("lightning" in self.source
+                     or any(m in sys.modules for m in ("lightning", "pytorch_lightning")))
+        if lightning:
+            from .hooks import lightning_hooks  # imports no Lightning: patches once it is in
+            handle = lightning_hooks.install(run)
+            self._handles.append(handle)
+            ignores.append(handle.ignore_line)
+        if "torch" in sys.modules or "torch" in self.source or lightning:
             try:
                 from .hooks import torch_hooks
             except ImportError:

@@ -269,7 +269,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
             lr = group.get("lr")
             if lr is not None:
                 record("lr" if len(groups) == 1 else f"lr/group{i}", step, lr)
-        if run.stop_requested:
+        if run.stop_requested and run.stop_owner is None:
             raise StopRun(f"stopped at step {step}")
 
     h_pre = register_optimizer_step_pre_hook(pre_hook)
