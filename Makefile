@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lab bench chromium clean
+.PHONY: demo test test-kernels lab bench chromium clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,25 @@ demo: $(STAMP)
 test: $(STAMP) chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# tests/test_kernel_comms.py against each ipykernel of the matrix: one venv per version
+# under .venv-kernels/, layered over .venv like .venv-bench (its own site-packages hold
+# the pinned ipykernel and whatever dependency it needs otherwise; the rest is .venv's,
+# through a .pth), pins kept but ipykernel's. Table: build/kernel-matrix.md.
+KERNELS ?= 6.31.0 7.3.0 7.4.0
+test-kernels: $(STAMP)
+	mkdir -p build/kernel-matrix
+	rm -f build/kernel-matrix/*.json
+	grep -v '^ipykernel==' requirements-dev.txt > build/kernel-matrix/constraints.txt
+	status=0; for v in $(KERNELS); do \
+	  kpy=.venv-kernels/$$v/bin/python; \
+	  $(PY) benchmarks/bench_venv.py .venv-kernels/$$v >/dev/null && \
+	  $$kpy -m pip install -q -c build/kernel-matrix/constraints.txt ipykernel==$$v && \
+	  NBMONITOR_KERNEL_PYTHON=$(CURDIR)/$$kpy \
+	  NBMONITOR_KERNEL_RESULTS=build/kernel-matrix/$$v.json \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/test_kernel_comms.py || status=1; \
+	done; \
+	$(PY) -m tests.kernel_matrix build/kernel-matrix build/kernel-matrix.md && exit $$status
+
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
@@ -40,4 +59,4 @@ bench: $(STAMP)
 	$(BENCH_PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf build .pytest_cache .venv-bench
+	rm -rf build .pytest_cache .venv-bench .venv-kernels
