@@ -13,7 +13,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from .grouping import group_of, is_meter
-from .snapshot import _plain
+from .snapshot import _plain, chart_axes
 from .store.history import StoredRun, reference_curves, resolve
 from .store.sqlite import SqliteStore
 from .widgets.chart import PALETTE
@@ -118,10 +118,7 @@ def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]]) -> Figure:
     fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
     fig.suptitle(_plain("compare: " + ", ".join(r.name for r in runs)), fontsize=10)
     for i, (key, names) in enumerate(groups.items()):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.set_title(_plain(key), fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        ax = chart_axes(fig, rows, cols, i, key)
         for j, run in enumerate(runs):
             for k, name in enumerate(names):
                 if name in curves.get(run.id, {}):

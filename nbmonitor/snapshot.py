@@ -29,6 +29,15 @@ def _plain(text: str) -> str:
     return text.replace("\\", "\\\\").replace("$", r"\$")
 
 
+def chart_axes(fig: Figure, rows: int, cols: int, i: int, title: str):
+    """The ``i``-th chart of a ``rows`` x ``cols`` grid, styled like every snapshot chart."""
+    ax = fig.add_subplot(rows, cols, i + 1)
+    ax.set_title(_plain(title), fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    return ax
+
+
 def groups(run: Run) -> dict[str, list[str]]:
     """Chart groups of the run's series, in first-seen order."""
     out: dict[str, list[str]] = {}
@@ -60,10 +69,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     fig.suptitle(_plain(title), fontsize=10, y=1 - 0.08 / height)
     controls = control_steps(run)
     for i, (key, names) in enumerate(grouped.items()):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.set_title(_plain(key), fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+        ax = chart_axes(fig, rows, cols, i, key)
         for j, name in enumerate(names):
             view = run.buffer.series(name).view(max_points)
             color = PALETTE[j % len(PALETTE)]
