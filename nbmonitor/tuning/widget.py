@@ -104,6 +104,8 @@ class TunerWidget:
             self.live, W.HBox([self.curves.figure, self.parallel.figure]),
             W.HBox([self.sort, self.ascending]), self.table])
         self.widget.add_class("nbm-tuner")
+        self.run_button.add_class("nbm-tuner-run")  # hooks for the browser tests
+        self.curves.figure.add_class("nbm-tuner-curves")
         self._display: Any = None
         self._lock = threading.Lock()
         self._running: int | None = None  # the trial this process trains now
