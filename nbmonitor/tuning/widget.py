@@ -95,12 +95,15 @@ class TunerWidget:
         self.apply_button.on_click(lambda _: self.apply_best())
         self.sort.observe(lambda _: self.refresh_table(), "value")
         self.ascending.observe(lambda _: self.refresh_table(), "value")
+        # Rows wrap, and the sliders' column keeps its width, so narrow outputs stack
+        # the sweep settings under the sliders instead of squeezing one over the other.
+        wrap = {"flex_flow": "row wrap"}
         sweep = W.HBox([self.method, self.n_trials, self.pruning, self.sweep_button,
-                        self.stop_button])
+                        self.stop_button], layout=wrap)
         self.widget = W.VBox([
-            W.HBox([W.VBox(list(self.controls.values())),
+            W.HBox([W.VBox(list(self.controls.values()), layout={"flex": "0 0 auto"}),
                     W.VBox([W.HBox([self.run_button, self.apply_button]), sweep,
-                            self.status])]),
+                            self.status], layout={"flex": "1 1 300px"})], layout=wrap),
             self.live, W.HBox([self.curves.figure, self.parallel.figure]),
             W.HBox([self.sort, self.ascending]), self.table])
         self.widget.add_class("nbm-tuner")
