@@ -137,3 +137,11 @@ def test_magic_refuses_foreign_store_before_running(db, tmp_path):
     ip.run_line_magic("monitor_compare", "m --static")
     with pytest.raises(UsageError, match="no run"):
         ip.run_line_magic("monitor_compare", "zzz")
+
+
+def test_a_name_wins_over_an_id_prefix(db):
+    train("first", 0.1, n=3)
+    prefix = nbmonitor.load("first").id[:1]
+    train(prefix, 0.3, n=3)  # a run named like the start of the other's id
+    assert nbmonitor.load(prefix).name == prefix
+    assert nbmonitor.load(nbmonitor.load("first").id[:8]).name == "first"

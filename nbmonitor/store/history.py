@@ -29,18 +29,20 @@ def _ts(t: float | None) -> pd.Timestamp | None:
 
 
 def resolve(store: SqliteStore, ref: str) -> str:
-    """The id of the run ``ref`` names (id, id prefix, or name: latest wins)."""
+    """The id of the run ``ref`` names: an id, else a name (latest wins), else an id
+    prefix. A name is tried before a prefix, so run ``b`` is never mistaken for a run
+    whose random id happens to start with ``b``."""
     ref = str(ref)
     rows = store.query("SELECT id FROM runs WHERE id = ?", (ref,))
+    if not rows:
+        rows = store.query("SELECT id FROM runs WHERE name = ? "
+                           "ORDER BY started DESC, rowid DESC LIMIT 1", (ref,))
     if not rows:
         rows = store.query("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\'",
                            (ref.replace("\\", "\\\\").replace("%", "\\%")
                             .replace("_", "\\_") + "%",))
         if len(rows) > 1:
             raise KeyError(f"run {ref!r} is ambiguous: {', '.join(r['id'] for r in rows)}")
-    if not rows:
-        rows = store.query("SELECT id FROM runs WHERE name = ? "
-                           "ORDER BY started DESC, rowid DESC LIMIT 1", (ref,))
     if not rows:
         raise KeyError(f"no run {ref!r} in {store.path}")
     return rows[0]["id"]
