@@ -156,3 +156,15 @@ def test_lr_scale_queue_multiplies_and_rejects_bad_factors():
     run.apply_pending(object())  # not an optimizer: an event, never an exception
     assert run.pending_lr_scale is None
     assert "not applied" in run.events[-1].message
+
+
+def test_divergence_ignores_noise_of_a_loss_converging_to_zero():
+    """The quickstart's case: 0.076 is 13x a minimum of 0.0058, but far below the start."""
+    run, eng = engine("diverge train/loss x10 after 100 steps")
+    for step in range(800):
+        noise = 0.07 if step % 97 == 0 else 0.0
+        run.log("train/loss", 0.7 * math.exp(-step / 60) + 0.0058 + noise, step=step)
+    assert eng.check() == []
+    run.log("train/loss", 0.9, step=800)  # worse than at the start: diverging
+    (a,) = eng.check()
+    assert a.step == 800

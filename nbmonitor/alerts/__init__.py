@@ -5,6 +5,7 @@ On by default (``default_alerts=False`` / ``--no-default-alerts`` turns them off
     nan                                   a NaN/inf in any metric, at its own step
                                           (-> stop with stop_on_nan / --stop-on-nan)
     diverge *loss* x10 after 100 steps    a loss above 10x its running minimum
+                                          and above its first value
     gpu*/mem_pct > 95                     GPU memory (used / total) above 95%
 
 More from ``%%monitor --alert RULE`` (repeatable), ``monitor(alerts=[...])`` or
@@ -46,8 +47,8 @@ Meaning:
 - epochs: the run's epoch counter (a point at step s belongs to the epoch that
   started before s); with no epoch counter, each point of the series is an epoch.
 - ``diverge``: a value above FACTOR (default 10) times the running minimum of the
-  series once SPAN (default 100 steps) passed since its first point, while that
-  minimum is positive. Without SERIES it watches ``*loss*``.
+  series and above its first value, once SPAN (default 100 steps) passed since its
+  first point, while that minimum is positive. Without SERIES it watches ``*loss*``.
 - ``nan`` without SERIES watches every metric (not the meters); once per series.
 - ``gpu{i}/mem_pct`` is a virtual series: 100 * ``gpu{i}/mem_used`` / ``mem_total``.
 

@@ -168,8 +168,10 @@ class Plateau(Rule):
 
 @dataclass(frozen=True, kw_only=True)
 class Divergence(Rule):
-    """A value above ``factor`` times the series' running minimum, once ``warmup``
-    has passed since its first point; only while that minimum is positive.
+    """A value above ``factor`` times the series' running minimum and above its
+    first value, once ``warmup`` has passed since that first point; only while the
+    minimum is positive. Being worse than at the start is what tells a diverging
+    loss from minibatch noise near zero (0.07 is 13x a minimum of 0.005, yet fine).
     Fires once, and again only after the value came back under the bound."""
 
     factor: float = 10.0
@@ -185,10 +187,10 @@ class Divergence(Rule):
             if not math.isfinite(v):
                 continue
             if "start" not in state:
-                state["start"], state["min"] = float(pos[i]), float(v)
+                state["start"], state["min"], state["first"] = float(pos[i]), float(v), float(v)
             low = state["min"]
             warm = float(pos[i]) - state["start"] >= self.warmup.amount
-            if warm and low > 0 and v > self.factor * low:
+            if warm and low > 0 and v > self.factor * low and v > state["first"]:
                 if not state.get("fired"):
                     state["fired"] = True
                     step, t, v = _at(pts, i)
