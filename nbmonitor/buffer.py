@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -339,7 +339,6 @@ class MetricsBuffer:
         self._full_cap = full_cap
         self._history_cap = history_cap
         self.version = 0  # bumped when a series is added
-        self._on_new: list[Callable[[Series], None]] = []
 
     def series(self, name: str) -> Series:
         """The series called ``name``, created on first use."""

@@ -9,8 +9,9 @@ an optimizer step, never from another thread.
 Supported optimizers:
 
 - torch: every ``param_groups[i]["lr"]`` is multiplied (a tensor ``lr`` in place),
-  as ``torch.optim.lr_scheduler.ReduceLROnPlateau`` does. Chainable schedulers
-  (StepLR, ExponentialLR...) go on from the new value;
+  as ``torch.optim.lr_scheduler.ReduceLROnPlateau`` does, through the same code as
+  the dashboard's lr knob (:func:`nbmonitor.knobs.apply_torch`), so schedulers holding
+  the optimizer are rescaled too and their schedule goes on from the new value;
 - Keras 3: ``optimizer.learning_rate`` is set, as ``keras.callbacks.ReduceLROnPlateau``
   does. An optimizer built with a ``LearningRateSchedule`` cannot be changed:
   :class:`LrNotSettable` says so.
@@ -40,19 +41,15 @@ def scale_lr(optimizer: Any, factor: float) -> tuple[list[float], list[float]]:
         raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
     groups = getattr(optimizer, "param_groups", None)
     if groups is not None:  # torch.optim.Optimizer (or anything shaped like it)
-        old, new = [], []
-        for group in groups:
-            lr = group.get("lr")
-            if lr is None:
-                continue
-            before = _as_float(lr)
-            if hasattr(lr, "mul_"):  # a tensor lr (capturable / fused optimizers)
-                lr.mul_(factor)
-            else:
-                group["lr"] = lr * factor
-            old.append(before)
-            new.append(_as_float(group["lr"]))
-        return old, new
+        from .knobs import _scale, apply_torch
+        old = [_as_float(g["lr"]) for g in groups if g.get("lr") is not None]
+        if old and old[0] > 0:  # the knob path: groups in proportion, schedulers too
+            apply_torch(optimizer, "lr", old[0] * factor)
+        else:
+            for g in groups:
+                if g.get("lr") is not None:
+                    _scale(g, "lr", factor)
+        return old, [_as_float(g["lr"]) for g in groups if g.get("lr") is not None]
     if hasattr(optimizer, "learning_rate"):  # Keras 3 optimizer
         schedule = getattr(optimizer, "_learning_rate", None)
         if callable(schedule) and not hasattr(schedule, "assign"):
