@@ -41,8 +41,10 @@ run = nbmonitor.current_run()
 time.sleep(1.0); s1 = run.step
 time.sleep(1.0); s2 = run.step
 print("other_metric: 1.5")  # another cell's print: not the run's metric
-# a training step in this (main) thread is not the run's either
-loss = nn.functional.mse_loss(model(X), Y); opt.zero_grad(); loss.backward()
+# a training step in this (main) thread is not the run's either; it trains its own
+# model, since touching the worker's model from here would race with its steps
+other = nn.Linear(8, 1); other_opt = torch.optim.SGD(other.parameters(), lr=0.1)
+loss = nn.functional.mse_loss(other(X), Y); other_opt.zero_grad(); loss.backward(); other_opt.step()
 print(json.dumps({"status": run.status, "s1": s1, "s2": s2, "name": run.name}))
 """
 
