@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 __all__ = ["MetricsBuffer", "Run", "Series", "View", "alert", "clear_alerts", "config",
            "current_run", "last_run", "log", "monitor", "on_alert", "wait", "load_ipython_extension",
            "__version__", "runs", "load", "rename", "tag", "delete", "StoredRun", "StoreError",
-           "Tuner", "LogUniform", "Uniform", "IntRange", "Choice"]
+           "Tuner", "LogUniform", "Uniform", "IntRange", "Choice", "inference", "serve"]
 
 # The run history (``nbmonitor.runs()``, ``nbmonitor.load(id)``...) imports pandas,
 # so it is loaded on first use.
@@ -28,6 +28,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(f".store.{_LAZY[name]}", __name__), name)
+    if name in ("inference", "serve"):  # needs the serve extra, checked when called
+        from . import serving
+        return getattr(serving, name)
     if name in _TUNING:
         from . import tuning
         return getattr(tuning, name)
