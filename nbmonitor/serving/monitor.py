@@ -220,7 +220,10 @@ class InferenceMonitor:
         if self.server is not None:
             return self.server
         from .endpoint import MetricsServer, monitor_collector
-        self.server = MetricsServer(monitor_collector(self), self.summary, port, host)
+        def current() -> dict[str, Any]:
+            self.sync()  # every call made until the request counts
+            return self.summary()
+        self.server = MetricsServer(monitor_collector(self), current, port, host)
         return self.server
 
     def _ipython_display_(self) -> None:
