@@ -110,6 +110,28 @@ class MonitorMagics(Magics):
         with session:
             exec(code, self.shell.user_ns)
 
+    @magic_arguments()
+    @argument("--name", "-n", default=None, help="run name (default: the model's class)")
+    @argument("--serve", type=int, default=None, metavar="PORT",
+              help="serve /metrics and /monitor on 127.0.0.1:PORT while the cell runs")
+    @argument("--window", type=int, default=1000, help="drift window in rows (default 1000)")
+    @argument("--store", default=None, help="run store file or directory (off: none)")
+    @argument("--alert", dest="alerts", action="append", default=None, metavar="RULE",
+              help='an alert rule, repeatable: "quality/accuracy < 0.8"')
+    @cell_magic
+    def monitor_inference(self, line: str, cell: str) -> None:
+        """Watch every inference call of the models the cell uses (see nbmonitor.serving)."""
+        try:
+            args = self.monitor_inference.parser.parse_args(arg_split(line, posix=True))
+            from .serving import require
+            require()
+        except (UsageError, ValueError, ImportError) as e:
+            raise UsageError(str(e)) from None
+        from .serving.cell import CellWatch
+        code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
+        with CellWatch(source=cell, namespace=self.shell.user_ns, **vars(args)):
+            exec(code, self.shell.user_ns)
+
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext nbmonitor``."""
