@@ -94,8 +94,14 @@ def test_json_route_and_close_frees_the_port(mon):
     assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p99"]
     assert {"accuracy", "recall", "drift"} <= set(s)
     mon.close()
-    with socket.socket() as sock:  # the port is free again
-        sock.bind(("127.0.0.1", port))
+    with pytest.raises(OSError):  # nothing answers there any more
+        get(f"http://127.0.0.1:{port}/metrics")
+    again = nbmonitor.inference(linear, name="again", store=False)
+    try:  # the port is free again: a new server binds it
+        assert again.serve(port=port).port == port
+        assert json.loads(get(f"http://127.0.0.1:{port}/monitor"))["model"] == "again"
+    finally:
+        again.close()
 
 
 def test_port_in_use_is_a_clear_error_and_loses_nothing(mon):

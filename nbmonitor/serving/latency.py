@@ -43,10 +43,12 @@ class LatencyStats:
         self._ring: list[list] = []  # [slot, sketch, calls, rows, errors], oldest first
 
     def _slot(self, t: float) -> list:
-        key = int(t // self.slot_s)
+        return self._slot_key(int(t // self.slot_s))
+
+    def _slot_key(self, key: int) -> list:
         ring = self._ring
-        if ring and ring[-1][0] == key:
-            return ring[-1]
+        if ring and ring[-1][0] >= key:  # the newest slot (or an older one still kept)
+            return next((s for s in reversed(ring) if s[0] == key), ring[-1])
         ring.append([key, _sketch(), 0, 0, 0])
         while ring and ring[0][0] <= key - self.slots:
             self._retired.merge(ring.pop(0)[1])
@@ -54,17 +56,31 @@ class LatencyStats:
 
     def add(self, t: float, seconds: float, rows: int, error: str | None) -> None:
         """One call that started at wall time ``t`` and took ``seconds``."""
-        slot = self._slot(t)
-        slot[1].add(seconds)
-        slot[2] += 1
-        slot[3] += rows
-        self.calls += 1
-        self.rows += rows
-        self.latency_sum += seconds
-        self.bucket_counts[np.searchsorted(BUCKETS, seconds, side="left")] += 1
-        if error is not None:
-            slot[4] += 1
-            self.errors[error] += 1
+        self.add_many(np.array([t]), np.array([seconds]), np.array([rows]), [error])
+
+    def add_many(self, t: np.ndarray, seconds: np.ndarray, rows: np.ndarray,
+                 errors: list[str | None]) -> None:
+        """Calls in bulk: start times, durations, rows, exception type names (or None)."""
+        if not len(t):
+            return
+        keys = (t // self.slot_s).astype(np.int64)
+        failed = np.array([e is not None for e in errors])
+        for key in np.unique(keys):
+            m = keys == key
+            slot = self._slot_key(int(key))
+            add = slot[1].add
+            for v in seconds[m].tolist():
+                add(v)
+            slot[2] += int(m.sum())
+            slot[3] += int(rows[m].sum())
+            slot[4] += int(failed[m].sum())
+        self.calls += len(t)
+        self.rows += int(rows.sum())
+        self.latency_sum += float(seconds.sum())
+        self.bucket_counts += np.bincount(np.searchsorted(BUCKETS, seconds, side="left"),
+                                          minlength=len(BUCKETS) + 1)
+        if failed.any():
+            self.errors.update(e for e in errors if e is not None)
 
     def add_cuda(self, seconds: float) -> None:
         """GPU time of one call, from CUDA events."""

@@ -21,7 +21,8 @@ from .outputs import NotNumeric, rows_of, to_numpy
 from .worker import Processor, Worker, setup_inputs
 
 DRIFT_RULES = ("drift/psi/* > 0.2", "drift/ks_p/* < 0.01")
-MAX_QUEUE = 100_000  # calls waiting for the worker; beyond, a call is counted as dropped
+MAX_ARRAYS = 2_000  # queued calls whose inputs and outputs are kept for the worker
+MAX_QUEUE = 200_000  # queued calls in all (timings only past MAX_ARRAYS); beyond: dropped
 
 
 class InferenceMonitor:
@@ -54,7 +55,8 @@ class InferenceMonitor:
         self.output = output
         self.latency_window_s = latency_window_s
         self.quality_window = quality_window
-        self.dropped = 0
+        self.dropped = 0  # calls not counted at all (the queue was full)
+        self.unsampled = 0  # calls counted without their arrays (the worker was behind)
         self.closed = False
         self.panel: Any = None
         self.server: Any = None
@@ -90,20 +92,35 @@ class InferenceMonitor:
         try:
             out = self.model(*args, **kwargs)
         except Exception as e:
-            self._queue.append((t, perf_counter() - t0, None, None, type(e).__name__))
+            if len(self._queue) < MAX_QUEUE:
+                self._queue.append((t, perf_counter() - t0, None, None, type(e).__name__))
+            else:
+                self.dropped += 1
             raise
         dt = perf_counter() - t0
         if ev is not None:
             ev[1].record()
         if not self._checked:
             self._check_output(out)
-        if len(self._queue) < MAX_QUEUE:
-            self._queue.append((t, dt, args[0] if args else None,
-                                out if self.output is None else self.output(out), None, ev))
+        q = self._queue
+        if len(q) < MAX_ARRAYS:
+            q.append((t, dt, args[0] if args else None,
+                      out if self.output is None else self.output(out), None, ev))
         else:
-            self.dropped += 1
+            self._behind(t, dt, out)
         self._last_out = out
         return out
+
+    def _behind(self, t: float, dt: float, out: Any) -> None:
+        """The worker is behind: queue the timing and the row count only, so memory
+        stays bounded (drift and output statistics skip this call)."""
+        self.unsampled += 1
+        if len(self._queue) >= MAX_QUEUE:
+            self.dropped += 1
+            return
+        shape = getattr(out, "shape", None)
+        rows = int(shape[0]) if shape else 1
+        self._queue.append((t, dt, None, None, None, None, rows))
 
     def _check_output(self, out: Any) -> None:
         """First call only: a clear error for outputs that are not numbers."""

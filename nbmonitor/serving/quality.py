@@ -63,7 +63,7 @@ class QualityTracker:
                 "accuracy": float(skm.accuracy_score(y_true, y_pred)),
                 "precision": float(np.mean(p)), "recall": float(np.mean(r)),
                 "f1": float(np.mean(f)),
-                "per_class": {_label(c): {"precision": float(p[i]), "recall": float(r[i]),
+                "per_class": {label(c): {"precision": float(p[i]), "recall": float(r[i]),
                                           "f1": float(f[i]), "support": int(support[i])}
                               for i, c in enumerate(labels)}}
         else:
@@ -74,6 +74,7 @@ class QualityTracker:
         return out
 
 
-def _label(c: Any) -> str:
+def label(c: Any) -> str:
+    """A class label as text: ``3`` rather than ``3.0``."""
     f = float(c)
     return str(int(f)) if f.is_integer() else str(c)

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..run import fmt_duration
+from .quality import label
 
 
 def _clean(v: Any) -> Any:
@@ -42,12 +43,12 @@ def summary(mon: Any) -> dict[str, Any]:
                "rmse": q.get("rmse"), "labelled": q.get("labelled", 0),
                "per_class": q.get("per_class"), "drift": drift,
                "output": dict(p.output_summary), "classes": dict(p.class_counts),
-               "dropped": mon.dropped, "unreadable_outputs": p.unreadable,
+               "dropped": mon.dropped, "unsampled": mon.unsampled, "unreadable_outputs": p.unreadable,
                "elapsed_s": mon.run.elapsed}
         if "cuda_ms" in lat:
             out["cuda_ms"] = lat["cuda_ms"]
         if p.quality is not None and len(p.quality.classes):
-            out["confusion"] = {"labels": [str(c) for c in p.quality.classes.tolist()],
+            out["confusion"] = {"labels": [label(c) for c in p.quality.classes.tolist()],
                                 "matrix": p.quality.confusion.tolist()}
     return _clean(out)
 

@@ -48,20 +48,30 @@ class Processor:
         """Process every queued call and label batch; returns the calls processed."""
         mon = self.mon
         with self.lock:
-            q, n = mon._queue, 0
-            while q:
-                self._call(*q.popleft())
-                n += 1
+            q = mon._queue
+            batch = [q.popleft() for _ in range(len(q))]
+            n = len(batch)
+            if n:
+                self._calls(batch)
             fb = mon._feedback
             while fb:
                 self._feedback(*fb.popleft())
             self._read_cuda()
             return n
 
-    def _call(self, t: float, dt: float, x: Any, out: Any, error: str | None,
-              events: Any = None) -> None:
-        rows = 1
-        if error is None:
+    def _calls(self, batch: list[tuple]) -> None:
+        """Queued calls: ``(t, seconds, input, output, error[, cuda events[, rows]])``;
+        the arrays of those that kept them feed output statistics and drift."""
+        rows = np.ones(len(batch), np.int64)
+        for i, rec in enumerate(batch):
+            x, out, error = rec[2], rec[3], rec[4]
+            if len(rec) > 6:  # a timing-only record: its row count came with it
+                rows[i] = rec[6]
+                continue
+            if len(rec) > 5 and rec[5] is not None:
+                self._cuda.append(rec[5])
+            if error is not None:
+                continue
             try:
                 arr = to_numpy(out)
             except NotNumeric as e:
@@ -69,13 +79,12 @@ class Processor:
                 self._note("output", f"output statistics skipped: {e}")
                 arr = None
             if arr is not None:
-                rows = len(arr) if arr.ndim else 1
+                rows[i] = len(arr) if arr.ndim else 1
                 self._outputs(arr)
-        if x is not None:
-            rows = self._inputs(x, rows)
-        self.latency.add(t, dt, rows, error)
-        if events is not None:
-            self._cuda.append(events)
+            if x is not None:
+                rows[i] = self._inputs(x, int(rows[i]))
+        self.latency.add_many(np.array([r[0] for r in batch]), np.array([r[1] for r in batch]),
+                              rows, [r[4] for r in batch])
 
     def _inputs(self, x: Any, rows: int) -> int:
         trk = self.inputs
