@@ -33,7 +33,7 @@ def summary(mon: Any) -> dict[str, Any]:
                 drift.update(trk.ranked())
         drift = dict(sorted(drift.items(), key=lambda kv: -kv[1]["psi"]))
         out = {"model": mon.run.name, "run": mon.run.id, "status": mon.run.status,
-               "task": p.task, "requests": lat["requests"], "rows": lat["rows"],
+               "task": p.task, "requests": lat["requests"] + mon.dropped, "rows": lat["rows"],
                "errors": lat["errors_by_type"], "error_rate": lat["error_rate"],
                "latency_ms": lat["latency_ms"], "latency_window_ms": lat["latency_window_ms"],
                "rows_per_s": lat["window"]["rows_per_s"],

@@ -214,6 +214,7 @@ class Worker:
         self.mon = mon
         self.period = period
         self._stop = threading.Event()
+        self._last = 0.0  # wall time of the last full round
         self._tick_lock = threading.Lock()  # sync() from another thread waits its turn
         self._thread = threading.Thread(target=self._loop, name="nbmonitor-inference",
                                         daemon=True)
@@ -222,16 +223,20 @@ class Worker:
         self._thread.start()
         return self
 
-    def tick(self) -> None:
-        """One round of work; reports errors on the run, never raises."""
+    def tick(self, draining: bool = False) -> None:
+        """One round of work; reports errors on the run, never raises. ``draining``:
+        only empty the queue unless a period passed since the last full round."""
         with self._tick_lock:
-            self._tick()
+            self._tick(draining)
 
-    def _tick(self) -> None:
+    def _tick(self, draining: bool) -> None:
         mon = self.mon
         try:
             mon.processor.drain()
             now = time.time()
+            if draining and now - self._last < self.period:
+                return  # catching up: series, alerts and the panel at their own pace
+            self._last = now
             mon.processor.write_series(now)
             mon.processor.write_quality(now)
             if mon.alerts is not None:
@@ -246,8 +251,9 @@ class Worker:
                 mon.run.event("note", msg)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            self.tick()
+        queue = self.mon._queue
+        while not self._stop.wait(0.0 if len(queue) > 1000 else self.period):
+            self.tick(draining=True)  # no pause while calls pile up: the queue is bounded
 
     def stop(self) -> None:
         self._stop.set()
