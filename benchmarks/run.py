@@ -10,6 +10,7 @@ process with a time limit, prints progress on stderr and writes
   store   SQLite store throughput and size (bench_store.py)
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
+  inference  a watched model call against a bare one (bench_inference.py)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters"]
+SECTIONS = ["log", "train", "long", "store", "keras", "meters", "inference"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -48,6 +49,8 @@ SIZES = {  # quick, full
               {"cases": None}),
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
+    "inference": ({"blocks": 3, "calls": 5_000, "memory_calls": 200_000},
+                  {"blocks": 7, "calls": 20_000, "memory_calls": 2_000_000}),
 }
 
 
@@ -180,6 +183,15 @@ def section_meters(size: dict, selected: list[str] | None) -> str:
     return bench_meters.markdown(rows)
 
 
+def section_inference(size: dict, selected: list[str] | None) -> str:
+    say("inference")
+    result = in_process("bench_inference", "run", size, timeout=900)
+    if "note" in result:
+        return f"Not measured: {result['note']}"
+    import bench_inference
+    return bench_inference.markdown(result)
+
+
 TEXT = {
     "log": ("Per-scalar logging cost",
             "One tool per process. Each call is `log(step, value)`, a lambda around the "
@@ -214,6 +226,11 @@ TEXT = {
               "`nbmonitor.monitor`, alternating; median of the pair ratios."),
     "meters": ("Meters", "`benchmarks/bench_meters.py`: the MLP with and without the "
                "meter sampler, interleaved, and the cost of one reading."),
+    "inference": ("Watching a model in use",
+                  "`benchmarks/bench_inference.py`: a 64x16 by 16x4 numpy model called bare, "
+                  "through `nbmonitor.inference` (worker thread live) and instrumented by "
+                  "hand with prometheus_client, in interleaved blocks; median and range of "
+                  "the time per call. Then RSS growth over a long session of wrapped calls."),
 }
 
 

@@ -30,6 +30,9 @@ class LineChart:
                 bq.Axis(scale=self.y, orientation="vertical", label=y_label, num_ticks=4,
                         tick_format=".3g")]
         self.lines: dict[str, bq.Lines] = {}
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._colors: dict[str, str] = {}  # a line keeps its colour if it comes back
+        self._x_max = 1.0
         self.figure = bq.Figure(title=title, marks=[], axes=axes, animation_duration=0,
                                 legend_location="top-left",
                                 fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},
@@ -37,17 +40,49 @@ class LineChart:
         self.figure.add_class("nbm-chart")
 
     def update(self, name: str, steps: np.ndarray, values: np.ndarray, label: str = "") -> None:
+        finite = values[np.isfinite(values)]
+        self._ranges[name] = ((float(finite.min()), float(finite.max())) if len(finite)
+                              else (np.nan, np.nan))
+        if len(steps):
+            self._x_max = max(self._x_max, float(steps.max()))
+        self._fit()  # before the data: a flat line on an automatic domain draws nothing
+        x, y = steps.astype(np.float32), values.astype(np.float32)
         line = self.lines.get(name)
         if line is None:
-            color = PALETTE[len(self.lines) % len(PALETTE)]
+            if name not in self._colors:
+                self._colors[name] = PALETTE[len(self._colors) % len(PALETTE)]
             line = self.lines[name] = bq.Lines(
-                x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
-                scales={"x": self.x, "y": self.y}, colors=[color], stroke_width=2,
-                labels=[label or name], display_legend=True)
+                x=x, y=y, scales={"x": self.x, "y": self.y}, colors=[self._colors[name]],
+                stroke_width=2, labels=[label or name], display_legend=True)
             self.figure.marks = [*self.figure.marks, line]
+            return
         with line.hold_sync():
-            line.x = steps.astype(np.float32)
-            line.y = values.astype(np.float32)
+            line.x, line.y = x, y
+
+    def _fit(self) -> None:
+        """Set the y range from every line: the browser does not always widen an
+        automatic domain for a line added to a drawn figure."""
+        lows = [r[0] for r in self._ranges.values() if r[0] == r[0]]
+        highs = [r[1] for r in self._ranges.values() if r[1] == r[1]]
+        if not lows:
+            return
+        lo, hi = min(lows), max(highs)
+        pad = (hi - lo) * 0.05 or abs(hi) * 0.1
+        lo, hi = (lo - pad, hi + pad) if pad else (0.0, 1.0)  # all zeros: 0..1
+        with self.y.hold_sync(), self.x.hold_sync():
+            self.y.min, self.y.max = lo, hi
+            self.x.min, self.x.max = 0.0, self._x_max
+
+    def keep(self, names: set[str]) -> None:
+        """Remove the lines not in ``names``."""
+        gone = [n for n in self.lines if n not in names]
+        if not gone:
+            return
+        for n in gone:
+            self.lines.pop(n).close()
+            self._ranges.pop(n, None)
+        self.figure.marks = list(self.lines.values())
+        self._fit()
 
 
 def drift_table(drift: dict[str, dict[str, float]], rows: int = 10) -> str:
@@ -75,7 +110,7 @@ def confusion_table(conf: dict[str, Any] | None) -> str:
     rows = "".join(f"<tr><th>{labels[i]}</th>" + "".join(f"<td>{v:,}</td>" for v in row)
                    + "</tr>" for i, row in enumerate(conf["matrix"]))
     return ('<table class="nbm-confusion" style="font-family:monospace;font-size:12px">'
-            f"<caption>true \\ predicted</caption><tr><th></th>{head}</tr>{rows}</table>")
+            f"<caption style=\"white-space:nowrap\">true \\ predicted</caption><tr><th></th>{head}</tr>{rows}</table>")
 
 
 def render_header(s: dict[str, Any]) -> str:
@@ -132,8 +167,12 @@ class InferencePanel:
         self._series(self.errors, "calls/error_rate", "error rate")
         for k in ("accuracy", "f1", "recall", "mae", "rmse"):
             self._series(self.quality, f"quality/{k}", k)
-        for name in list(s["drift"])[:DRIFT_LINES]:
-            self._series(self.drift, f"drift/psi/{name}", name)
+        top = [f"drift/psi/{name}" for name in list(s["drift"])[:DRIFT_LINES]]
+        self.drift.keep(set(top))
+        for name in top:
+            if name not in self.drift.lines:
+                self._seen.pop(name, None)  # back in the top: draw it whole
+            self._series(self.drift, name, name.rsplit("/", 1)[1])
         self.table.value = drift_table(s["drift"])
         self.confusion.value = confusion_table(s.get("confusion"))
 
