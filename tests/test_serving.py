@@ -256,3 +256,22 @@ def test_inference_run_is_stored_with_its_kind(tmp_path):
     assert row.status == "finished" and row.tags == ["inference"]
     assert row["hp.kind"] == "inference"
     assert row["last.calls/error_rate"] == 0.0
+
+
+def test_compare_two_inference_runs(tmp_path):
+    from nbmonitor.compare import bundle, load_curves, pick_runs
+    from nbmonitor.store import open_store
+    db = tmp_path / "runs.db"
+    for name, scale in (("fast", 1.0), ("wide", 3.0)):
+        rng = np.random.default_rng(5)
+        mon = nbmonitor.inference(linear, name=name, store=db, window=50)
+        for _ in range(20):
+            mon(rng.normal(scale=scale, size=(10, 4)))
+            mon.sync()
+        mon.close()
+    runs = pick_runs(open_store(db), ["fast", "wide"])
+    curves = load_curves(runs)
+    for per_run in curves.values():
+        assert {"latency/p50_ms", "calls/rows_per_s", "drift/psi/max_prob"} <= set(per_run)
+    data = bundle(runs, curves)
+    assert "image/png" in data and "fast" in data["text/plain"] and "wide" in data["text/plain"]
