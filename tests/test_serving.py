@@ -275,3 +275,25 @@ def test_compare_two_inference_runs(tmp_path):
         assert {"latency/p50_ms", "calls/rows_per_s", "drift/psi/max_prob"} <= set(per_run)
     data = bundle(runs, curves)
     assert "image/png" in data and "fast" in data["text/plain"] and "wide" in data["text/plain"]
+
+
+@pytest.mark.gpu
+def test_cuda_model_gets_gpu_time_from_events():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    net = torch.nn.Linear(256, 10).cuda().eval()
+    mon = nbmonitor.inference(net, name="cuda", store=False)
+    try:
+        x = torch.randn(512, 256, device="cuda")
+        with torch.no_grad():
+            for _ in range(50):
+                out = mon(x)
+        assert out.device.type == "cuda"
+        torch.cuda.synchronize()  # the test waits; the wrapper never does
+        mon.sync()
+        s = mon.summary()
+    finally:
+        mon.close()
+    assert s["requests"] == 50 and s["rows"] == 50 * 512
+    assert s["cuda_ms"]["p50"] > 0
