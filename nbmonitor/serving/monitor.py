@@ -14,11 +14,10 @@ from collections import deque
 from time import perf_counter, time
 from typing import Any, Callable, Sequence
 
-import numpy as np
 
 from ..run import Run
 from .outputs import NotNumeric, rows_of, to_numpy
-from .worker import Processor, Worker, setup_inputs
+from .worker import Processor, Worker
 
 DRIFT_RULES = ("drift/psi/* > 0.2", "drift/ks_p/* < 0.01")
 MAX_ARRAYS = 2_000  # queued calls whose inputs and outputs are kept for the worker
@@ -66,15 +65,18 @@ class InferenceMonitor:
         self._feedback: deque = deque()
         self._last_out: Any = None
         self._checked = False
-        self._reference = reference
-        self._ref_outputs: Any = None
         self.run = Run(name or f"{type(model).__name__.lower()}-inference",
                        hparams={"kind": "inference", "model": type(model).__name__,
                                 "window": self.window}, source=source)
         self.processor = Processor(self)
         if reference is not None:
-            names = setup_inputs(self.processor, reference, self.window)
-            self.run.hparams["features"] = len(names)
+            from .reference import Reference
+            ref = Reference(reference, model, output)
+            self.processor.set_reference(ref)
+            self.run.hparams["features"] = len(ref.names)
+            if ref.error:
+                self.run.event("note", "output drift against the first window: the model "
+                                       f"failed on the reference ({ref.error})")
         self._writer = self._open_store(store, source, namespace)
         from ..alerts import AlertEngine
         self.alerts = AlertEngine(self.run, [*rules, *registered_rules], registered_handlers)
@@ -185,35 +187,6 @@ class InferenceMonitor:
         percentiles (ms), rows/s, quality, drift, output statistics."""
         from .summary import summary
         return summary(self)
-
-    def _reference_outputs(self, task: str, columns: Callable) -> np.ndarray | None:
-        """The model's outputs on the reference inputs, computed once (the output
-        drift reference); None without ``reference=`` (the first window is used)."""
-        if self._reference is None:
-            return None
-        if self._ref_outputs is None:
-            from .drift import sample
-            ref = self._reference
-            idx = np.arange(len(ref))
-            idx = sample(idx.reshape(-1, 1))[:, 0]
-            part = ref.iloc[idx] if hasattr(ref, "iloc") else ref[idx]
-            try:
-                out = self._call_quietly(part)
-                cols = columns(to_numpy(out if self.output is None else self.output(out)),
-                               task)
-                self._ref_outputs = np.column_stack(list(cols.values()))
-            except Exception as e:
-                self.run.event("note", f"output drift against the first window: the model "
-                                       f"failed on the reference ({type(e).__name__}: {e})")
-                self._ref_outputs = False
-        return self._ref_outputs if self._ref_outputs is not False else None
-
-    def _call_quietly(self, x: Any) -> Any:
-        torch = sys.modules.get("torch")
-        if torch is not None and isinstance(self.model, torch.nn.Module):
-            with torch.no_grad():
-                return self.model(x)
-        return self.model(x)
 
     # -- store, endpoint, display, end ----------------------------------------------
     def _open_store(self, spec: Any, source: str, namespace: dict[str, Any] | None) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .drift import DriftTracker
 from .latency import LatencyStats
-from .outputs import (MAX_COLUMNS, NotNumeric, detect_task, output_columns, output_stats,
+from .outputs import (NotNumeric, detect_task, output_columns, output_stats,
                       predicted_labels, rows_of, to_numpy)
 from .quality import QualityTracker
 
@@ -42,6 +42,16 @@ class Processor:
         self._noted: set[str] = set()
         self._cuda: list[tuple[Any, Any]] = []  # CUDA events not completed yet
         self._last_written = -1
+        self._ref_outputs: np.ndarray | None = None  # the model's outputs on the reference
+
+    def set_reference(self, ref: Any) -> None:
+        """Input drift against ``ref.inputs``; output drift against ``ref.outputs``
+        (the task is detected from them when not given)."""
+        self.inputs = DriftTracker(ref.names, self.mon.window, reference=ref.inputs)
+        self._ref_outputs = ref.outputs
+        if ref.outputs is not None and self.task is None:
+            self.task = detect_task(ref.outputs)
+            self.mon.run.hparams["task"] = self.task
 
     # -- feeding ---------------------------------------------------------------
     def drain(self) -> int:
@@ -109,9 +119,13 @@ class Processor:
             arr = arr.reshape(1)
         cols = output_columns(arr, self.task)
         if self.outputs is None:
+            ref = self._ref_outputs
+            if ref is not None:
+                ref = np.column_stack(list(output_columns(ref, self.task).values()))
             self.outputs = DriftTracker(list(cols), self.mon.window,
                                         frozenset({"pred_class"}) & set(cols),
-                                        self.mon._reference_outputs(self.task, output_columns))
+                                        ref if ref is not None and ref.shape[1] == len(cols)
+                                        else None)
         if list(cols) != self.outputs.names:
             return  # a call whose output has another shape: counted, not tracked
         self.outputs.add(np.column_stack(list(cols.values())))
@@ -194,17 +208,6 @@ class Processor:
             for k, v in res.items():
                 if isinstance(v, float):
                     self.mon.run.buffer.append(f"quality/{k}", self.latency.calls, v, now)
-
-
-def setup_inputs(proc: Processor, reference: Any, window: int) -> list[str]:
-    """Input drift against ``reference`` (rows x features; a DataFrame's columns
-    name the features; the first ``MAX_COLUMNS`` are watched)."""
-    names = [str(c) for c in getattr(reference, "columns", [])]
-    ref = rows_of(to_numpy(reference, "reference"))
-    k = min(ref.shape[1], MAX_COLUMNS)
-    names = names[:k] if len(names) >= k else [f"x{j}" for j in range(k)]
-    proc.inputs = DriftTracker(names, window, reference=ref[:, :k].astype(np.float64))
-    return names
 
 
 class Worker:
