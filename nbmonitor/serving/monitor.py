@@ -156,8 +156,9 @@ class InferenceMonitor:
 
     # -- labels --------------------------------------------------------------------
     def feedback(self, y_true: Any, y_pred: Any = None) -> None:
-        """True labels for the last call (or for ``y_pred``, predictions returned
-        earlier: labels may arrive late). Raises ValueError when lengths differ."""
+        """True labels for the last call, or for ``y_pred``: what an earlier call
+        returned (after ``output=`` when given), since labels may arrive late.
+        One label per row; a ValueError otherwise, and nothing is recorded."""
         pred = self._last_out if y_pred is None else y_pred
         if pred is None:
             raise ValueError("feedback: no call yet; pass the predictions too: "
@@ -173,8 +174,8 @@ class InferenceMonitor:
         if n_true != n_pred:
             raise ValueError(f"feedback: {n_true} labels for {n_pred} predictions; give one "
                              "label per row of the call")
-        self._feedback.append((truth.reshape(n_true, -1)[:, 0] if truth.ndim > 1
-                               and truth.shape[1] == 1 else truth.reshape(n_true), pred))
+        truth = truth.reshape(n_true, -1)
+        self._feedback.append((truth[:, 0] if truth.shape[1] == 1 else truth, pred))
 
     # -- reading -------------------------------------------------------------------
     def sync(self) -> None:
