@@ -297,3 +297,42 @@ def test_cuda_model_gets_gpu_time_from_events():
         mon.close()
     assert s["requests"] == 50 and s["rows"] == 50 * 512
     assert s["cuda_ms"]["p50"] > 0
+
+
+def test_other_host_warns_once_and_output_picks_the_numbers(capsys):
+    mon = nbmonitor.inference(lambda x: {"logits": linear(x), "note": "text"}, name="dict",
+                              output=lambda out: out["logits"], store=False)
+    try:
+        out = mon(np.ones((3, 4)))
+        assert set(out) == {"logits", "note"}  # the model's own result comes back
+        mon.feedback([0, 1, 2])
+        server = mon.serve(port=0, host="0.0.0.0")
+        err = capsys.readouterr().err
+        assert err.count("reachable from other machines") == 1
+        s = json.loads(get(f"http://127.0.0.1:{server.port}/monitor"))
+        assert s["requests"] == 1 and s["task"] == "classification" and s["labelled"] == 3
+    finally:
+        mon.close()
+
+
+def test_outputs_that_turn_non_numeric_later_are_noted_not_lost():
+    answers = iter([np.zeros((2, 3)), np.zeros((2, 3)), ["a", "b"], np.zeros((2, 3))])
+    mon = nbmonitor.inference(lambda x: next(answers), name="odd", store=False)
+    try:
+        for _ in range(4):
+            mon(np.ones((2, 4)))
+        mon.sync()
+        s = mon.summary()
+    finally:
+        mon.close()
+    assert s["requests"] == 4 and s["unreadable_outputs"] == 1
+    assert any(e.kind == "note" and "not numeric" in e.message for e in mon.run.events)
+
+
+def test_missing_extra_gives_the_install_hint(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ddsketch" else real(name, *a))
+    with pytest.raises(ImportError, match=r"ddsketch: pip install nbmonitor\[serve\]"):
+        nbmonitor.inference(linear)
