@@ -71,3 +71,23 @@ def test_bad_arguments_do_not_run_the_cell(shell, capsys):
     shell.user_ns.pop("ran", None)
     res = shell.run_cell("%%monitor_inference --serve nine\nran = True\n")
     assert not res.success and "ran" not in shell.user_ns
+
+
+def test_serve_option_serves_while_the_cell_runs(shell):
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = shell.run_cell(
+        f"%%monitor_inference --name served --serve {port}\n"
+        "import torch, urllib.request\n"
+        "net = torch.nn.Linear(4, 2).eval()\n"
+        "with torch.no_grad():\n"
+        "    for _ in range(7):\n"
+        "        net(torch.randn(5, 4))\n"
+        f"scraped = urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode()\n")
+    assert res.success, res.error_in_exec
+    assert 'nbmonitor_inference_requests_total{model="served"} 7.0' in shell.user_ns["scraped"]
+    with pytest.raises(OSError):  # stopped with the cell
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
