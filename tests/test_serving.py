@@ -336,3 +336,14 @@ def test_missing_extra_gives_the_install_hint(monkeypatch):
                         lambda name, *a: None if name == "ddsketch" else real(name, *a))
     with pytest.raises(ImportError, match=r"ddsketch: pip install nbmonitor\[serve\]"):
         nbmonitor.inference(linear)
+
+
+def test_a_new_monitor_of_the_same_name_closes_the_old_one(capsys):
+    first = nbmonitor.inference(linear, name="rerun", store=False)
+    port = first.serve(port=0).port
+    second = nbmonitor.inference(linear, name="rerun", store=False)
+    try:
+        assert first.closed and "closing the previous monitor 'rerun'" in capsys.readouterr().err
+        assert second.serve(port=port).port == port  # the port came free
+    finally:
+        second.close()

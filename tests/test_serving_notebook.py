@@ -47,6 +47,7 @@ def test_inference_notebook(tmp_path):
     panel = _frozen(_cell(nb, "mon = nbmonitor.inference"))
     assert "calls 60" in panel["text/plain"] and "accuracy" in panel["text/plain"]
     assert "drift/psi/x0" in panel["text/plain"]  # the alert is listed
+    assert "outputs: predicted 0:" in panel["text/plain"]  # the class histogram
 
     runs = display_data(_cell(nb, "mon.close()"))[0]["text/plain"]
     assert "blobs-clf" in runs and "finished" in runs

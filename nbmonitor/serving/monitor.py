@@ -20,6 +20,19 @@ from .outputs import NotNumeric, rows_of, to_numpy
 from .worker import Processor, Worker
 
 DRIFT_RULES = ("drift/psi/* > 0.2", "drift/ks_p/* < 0.01")
+# Open monitors by name: re-running the cell that makes one closes the previous one,
+# so its worker stops and its port is free for the new one.
+_open: dict[str, "InferenceMonitor"] = {}
+
+
+def _replace(name: str) -> None:
+    old = _open.pop(name, None)
+    if old is not None and not old.closed:
+        print(f"nbmonitor: closing the previous monitor {name!r} ({old.run.id})",
+              file=sys.stderr)
+        old.close()
+
+
 MAX_ARRAYS = 2_000  # queued calls whose inputs and outputs are kept for the worker
 MAX_QUEUE = 200_000  # queued calls in all (timings only past MAX_ARRAYS); beyond: dropped
 
@@ -65,6 +78,7 @@ class InferenceMonitor:
         self._feedback: deque = deque()
         self._last_out: Any = None
         self._checked = False
+        _replace(name or f"{type(model).__name__.lower()}-inference")
         self.run = Run(name or f"{type(model).__name__.lower()}-inference",
                        hparams={"kind": "inference", "model": type(model).__name__,
                                 "window": self.window}, source=source)
@@ -82,6 +96,7 @@ class InferenceMonitor:
         self.alerts = AlertEngine(self.run, [*rules, *registered_rules], registered_handlers)
         self._events = self._cuda_events(model)
         self._worker = Worker(self, 1.0 / refresh_hz).start()
+        _open[self.run.name] = self
 
     # -- the hot path ------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -227,6 +242,8 @@ class InferenceMonitor:
         if self.closed:
             return
         self.closed = True
+        if _open.get(self.run.name) is self:
+            del _open[self.run.name]
         problems = []
         if self.server is not None:
             try:

@@ -70,6 +70,19 @@ def header_text(s: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def outputs_line(s: dict[str, Any]) -> str:
+    """The output statistics in one line: class shares and mean max-probability of
+    a classifier; mean, std and quantiles of a regressor's outputs."""
+    out, classes = s.get("output") or {}, s.get("classes") or {}
+    parts = []
+    if classes:
+        total = sum(classes.values()) or 1
+        top = sorted(classes.items(), key=lambda kv: -kv[1])[:10]
+        parts.append("predicted " + ", ".join(f"{k}: {100 * v / total:.1f}%" for k, v in top))
+    parts += [f"{k} {v:.4g}" for k, v in out.items()]
+    return "; ".join(parts)
+
+
 def text(s: dict[str, Any], alerts: list[str]) -> str:
     """The plain-text summary of a monitor (the snapshot's text/plain)."""
     lat = s["latency_ms"]
@@ -78,6 +91,8 @@ def text(s: dict[str, Any], alerts: list[str]) -> str:
              f" ({100 * s['error_rate']:.2f}%)  duration {fmt_duration(s['elapsed_s'])}",
              f"latency p50 {fmt_ms(lat['p50'])}  p90 {fmt_ms(lat['p90'])}  "
              f"p99 {fmt_ms(lat['p99'])} (whole session)"]
+    if outputs_line(s):
+        lines.append("outputs: " + outputs_line(s))
     if s["errors"]:
         lines.append("errors by type: " + ", ".join(f"{k} {v:,}" for k, v in s["errors"].items()))
     for k in ("accuracy", "precision", "recall", "f1", "mae", "rmse"):

@@ -15,7 +15,7 @@ import numpy as np
 from ..style import PALETTE
 from ..widgets.banner import AlertBanner
 from ..widgets.closing import close_tree
-from .summary import header_text
+from .summary import header_text, outputs_line
 
 MAX_POINTS = 2000
 DRIFT_LINES = 5  # drift chart: the columns with the highest PSI
@@ -136,12 +136,13 @@ class InferencePanel:
         self.quality = LineChart("quality", "")
         self.drift = LineChart("drift PSI", "")
         self.table = W.HTML()
+        self.outputs = W.HTML()
         self.confusion = W.HTML()
         self._seen: dict[str, int] = {}
         self.grid = W.Box([self.latency.figure, self.errors.figure, self.drift.figure,
                            self.quality.figure],
                           layout={"display": "flex", "flex_flow": "row wrap"})
-        self.widget = W.VBox([self.header, self.banner.widget, self.grid,
+        self.widget = W.VBox([self.header, self.banner.widget, self.outputs, self.grid,
                               W.HBox([self.table, self.confusion],
                                      layout={"grid_gap": "30px"})])
         self.widget.add_class("nbm-inference")
@@ -173,6 +174,10 @@ class InferencePanel:
             if name not in self.drift.lines:
                 self._seen.pop(name, None)  # back in the top: draw it whole
             self._series(self.drift, name, name.rsplit("/", 1)[1])
+        line = outputs_line(s)
+        self.outputs.value = (f'<div class="nbm-outputs" style="font-family:monospace;'
+                              f'font-size:12px"><b>outputs</b> {html.escape(line)}</div>'
+                              if line else "")
         self.table.value = drift_table(s["drift"])
         self.confusion.value = confusion_table(s.get("confusion"))
 

@@ -49,7 +49,8 @@ PANEL = """(index) => {
   return {lines, calls: calls ? calls.textContent : '',
           drift: !!panel.querySelector('table.nbm-drift'),
           confusion: !!panel.querySelector('table.nbm-confusion'),
-          alert: !!panel.querySelector('.nbm-alert')};
+          alert: !!panel.querySelector('.nbm-alert'),
+          outputs: (panel.querySelector('.nbm-outputs') || {}).textContent || ''};
 }"""
 
 
@@ -119,6 +120,7 @@ def test_inference_panel_live_then_frozen_and_exported(lab, page, build_dir, jup
     assert len(set(points)) >= 3 and points == sorted(points), points
     last = seen[-1]
     assert last["drift"] and last["confusion"] and last["alert"], last
+    assert "predicted" in last["outputs"] and "max_prob" in last["outputs"], last
     assert shots == {"light", "dark"}, shots
 
     # Frozen: the panel is replaced by an image that loads.
