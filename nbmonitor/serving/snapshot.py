@@ -52,7 +52,9 @@ def draw(mon: Any, s: dict[str, Any]) -> Figure:
     fig.suptitle(title.replace("$", r"\$"), fontsize=10, y=1 - 0.08 / height)
     _plot(chart_axes(fig, rows, cols, 0, "latency (ms, window)"), run,
           [(f"latency/{q}_ms", q) for q in ("p50", "p90", "p99")])
-    _plot(chart_axes(fig, rows, cols, 1, "error rate"), run, [("calls/error_rate", "errors")])
+    ax = chart_axes(fig, rows, cols, 1, "error rate")
+    if _plot(ax, run, [("calls/error_rate", "errors")]):
+        ax.set_ylim(bottom=0)  # a rate: no negative half when it is flat at 0
     ax = chart_axes(fig, rows, cols, 2, "drift PSI (highest first)")
     _plot(ax, run, [(f"drift/psi/{k}", k) for k in list(s["drift"])[:5]])
     ax.axhline(0.2, color=ALERT_COLOR, ls=":", lw=1.0)
