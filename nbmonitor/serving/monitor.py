@@ -16,8 +16,10 @@ from typing import Any, Callable, Sequence
 
 
 from ..run import Run
+from .cuda import cuda_event_pairs
 from .outputs import NotNumeric, rows_of, to_numpy
-from .worker import Processor, Worker
+from .processor import Processor
+from .worker import Worker
 
 DRIFT_RULES = ("drift/psi/* > 0.2", "drift/ks_p/* < 0.01")
 # Open monitors by name: re-running the cell that makes one closes the previous one,
@@ -94,7 +96,7 @@ class InferenceMonitor:
         self._writer = self._open_store(store, source, namespace)
         from ..alerts import AlertEngine
         self.alerts = AlertEngine(self.run, [*rules, *registered_rules], registered_handlers)
-        self._events = self._cuda_events(model)
+        self._events = cuda_event_pairs(model)
         self._worker = Worker(self, 1.0 / refresh_hz).start()
         _open[self.run.name] = self
 
@@ -146,28 +148,6 @@ class InferenceMonitor:
         except NotNumeric as e:
             raise TypeError(f"nbmonitor.inference({self.run.name!r}): {e}") from None
         self._checked = True
-
-    @staticmethod
-    def _cuda_events(model: Any) -> Callable[[], Any] | None:
-        """For a torch model on a GPU: a start/end CUDA event pair per call (read by
-        the worker once completed: no synchronization on the caller's thread)."""
-        torch = sys.modules.get("torch")
-        params = getattr(model, "parameters", None)
-        if torch is None or params is None or not torch.cuda.is_available():
-            return None
-        try:
-            p = next(iter(params()))
-        except (StopIteration, TypeError):
-            return None
-        if p.device.type != "cuda":
-            return None
-        Event = torch.cuda.Event
-
-        def pair() -> tuple[Any, Any]:
-            start, end = Event(enable_timing=True), Event(enable_timing=True)
-            start.record()
-            return start, end
-        return pair
 
     # -- labels --------------------------------------------------------------------
     def feedback(self, y_true: Any, y_pred: Any = None) -> None:
