@@ -88,7 +88,7 @@ def test_json_route_and_close_frees_the_port(mon):
     server = mon.serve(port=0)
     port = server.port
     s = json.loads(get(f"http://127.0.0.1:{port}/monitor"))
-    assert s["requests"] == 10 and s["rows"] == 160
+    assert s["requests"] == 10 and s["rows"] == 160 and s["batch_size"] == 16
     assert s["error_rate"] == 0.0
     assert set(s["latency_ms"]) == {"p50", "p90", "p99"}
     assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p99"]

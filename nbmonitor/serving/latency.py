@@ -112,7 +112,8 @@ class LatencyStats:
         return out
 
     def window_rates(self, now: float) -> dict[str, float]:
-        """Calls/s, rows/s and error rate over the window (its filled part)."""
+        """Calls/s, rows/s, mean batch size (rows per call) and error rate over the
+        window (its filled part)."""
         ring = self._window(now)
         calls = sum(s[2] for s in ring)
         rows = sum(s[3] for s in ring)
@@ -121,6 +122,7 @@ class LatencyStats:
                    if ring else self.slot_s)
         span = min(span, self.slot_s * self.slots)
         return {"calls_per_s": calls / span, "rows_per_s": rows / span,
+                "batch_size": rows / calls if calls else 0.0,
                 "error_rate": errors / calls if calls else 0.0}
 
     def summary(self, now: float) -> dict[str, Any]:

@@ -3,7 +3,8 @@ the calls the caller's thread queued into latency, output, drift and quality
 statistics and writes them as series into the run's buffer.
 
 Series written (step = calls so far): ``latency/p50_ms``, ``latency/p90_ms``,
-``latency/p99_ms`` (sliding window), ``calls/rows_per_s``, ``calls/error_rate``,
+``latency/p99_ms``, ``calls/rows_per_s``, ``calls/batch_size``, ``calls/error_rate``
+(sliding window),
 ``output/*`` (mean, std, p5/p50/p95 of a regressor; ``max_prob`` of a
 classifier), ``drift/psi/<column>`` and ``drift/ks_p/<column>`` at each drift
 check, ``quality/*`` (accuracy, precision, recall, f1; mae, rmse) after labels.
@@ -180,6 +181,7 @@ class Processor:
                                       win.get_quantile_value(q) * 1e3, now)
             rates = lat.window_rates(now)
             run.buffer.append("calls/rows_per_s", step, rates["rows_per_s"], now)
+            run.buffer.append("calls/batch_size", step, rates["batch_size"], now)
             run.buffer.append("calls/error_rate", step, rates["error_rate"], now)
             if self.outputs is not None and self.outputs.rows:
                 self.output_summary = output_stats(

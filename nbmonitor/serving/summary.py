@@ -38,6 +38,7 @@ def summary(mon: Any) -> dict[str, Any]:
                "latency_ms": lat["latency_ms"], "latency_window_ms": lat["latency_window_ms"],
                "rows_per_s": lat["window"]["rows_per_s"],
                "calls_per_s": lat["window"]["calls_per_s"],
+               "batch_size": lat["window"]["batch_size"],
                "accuracy": q.get("accuracy"), "precision": q.get("precision"),
                "recall": q.get("recall"), "f1": q.get("f1"), "mae": q.get("mae"),
                "rmse": q.get("rmse"), "labelled": q.get("labelled", 0),
