@@ -28,9 +28,9 @@ mon = nbmonitor.inference(model, name="live-clf", reference=rng.normal(size=(200
 mon"""
 
 STREAM = """\
-for i in range(160):
+for i in range(240):
     x = rng.normal(size=(32, 5))
-    if i >= 80:
+    if i >= 120:
         x[:, 0] += 2.0
     scores = mon(x)
     mon.feedback(np.where(rng.random(32) < 0.8, scores.argmax(1), rng.integers(0, 3, 32)))
@@ -103,7 +103,7 @@ def test_inference_panel_live_then_frozen_and_exported(lab, page, build_dir, jup
         running = "[*]" in L.prompt(page, STREAM_CELL)
         if p and running:
             seen.append(p)
-            if "light" not in shots and _calls(p["calls"]) > 100:
+            if "light" not in shots and _calls(p["calls"]) > 60:
                 panel.screenshot(path=str(gallery / "inference-live-light.png"))
                 shots.add("light")
                 set_theme(page, dark=True)
@@ -143,7 +143,7 @@ def test_inference_panel_live_then_frozen_and_exported(lab, page, build_dir, jup
     saved = nbformat.read(str(path), as_version=4)
     text = next(o["data"]["text/plain"] for o in saved.cells[0].outputs
                 if "image/png" in o.get("data", {}))
-    assert "nbmonitor inference live-clf" in text and "calls 160" in text
+    assert "nbmonitor inference live-clf" in text and "calls 240" in text
     assert "drift/psi/x0" in text
     out = to_html(path, jupyter_env)
     assert re.search(r'<img [^>]*src="data:image/png;base64,', out.read_text())
