@@ -11,10 +11,10 @@ from ..env import frontend
 
 def show(mon: Any) -> None:
     """Display the live panel (widgets) or the text summary (elsewhere). Displaying
-    the same monitor again shows the same panel once more."""
+    the same monitor again shows the same panel once more; once closed, its snapshot."""
     from IPython.display import display
     if frontend() != "widgets" or mon.closed:
-        if mon.closed and mon._display is None:
+        if mon.closed:
             from .snapshot import bundle
             display(bundle(mon), raw=True)
             return
@@ -26,21 +26,20 @@ def show(mon: Any) -> None:
         from .widget import InferencePanel
         mon.panel = InferencePanel(mon)
         mon.panel.refresh()
-    handle = display(mon.panel.widget, display_id=True)
-    if mon._display is None:
-        mon._display = handle
+    mon._displays.append(display(mon.panel.widget, display_id=True))
 
 
 def freeze(mon: Any) -> None:
     """Replace the live panel by the static snapshot; reports, never raises."""
-    if mon.panel is None or mon._display is None:
+    if mon.panel is None or not mon._displays:
         return
     try:
         from .snapshot import bundle
         data = bundle(mon)
         mon.panel.close()
         mon.panel = None
-        mon._display.update(data, raw=True)
+        for handle in mon._displays:  # every place the panel was shown
+            handle.update(data, raw=True)
     except Exception:
         print("nbmonitor: could not draw the inference snapshot:\n"
               + traceback.format_exc(limit=3), file=sys.stderr)

@@ -74,7 +74,7 @@ class InferenceMonitor:
         self.closed = False
         self.panel: Any = None
         self.server: Any = None
-        self._display: Any = None
+        self._displays: list[Any] = []  # display handles of the live panel
         self._reported = False
         self._queue: deque = deque()
         self._feedback: deque = deque()

@@ -6,6 +6,7 @@ monitor's summary on the worker thread; nothing writes to it but :meth:`refresh`
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 import bqplot as bq
@@ -139,6 +140,7 @@ class InferencePanel:
         self.outputs = W.HTML()
         self.confusion = W.HTML()
         self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
         self.grid = W.Box([self.latency.figure, self.errors.figure, self.drift.figure,
                            self.quality.figure],
                           layout={"display": "flex", "flex_flow": "row wrap"})
@@ -159,7 +161,12 @@ class InferencePanel:
         chart.update(name, v.steps, v.values, label)
 
     def refresh(self) -> None:
-        """Redraw from the monitor's summary and the run's series."""
+        """Redraw from the monitor's summary and the run's series (one thread at a
+        time: the worker, or the cell that displays the panel)."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         s = self.mon.summary()
         self.header.value = render_header(s)
         self.banner.refresh()
