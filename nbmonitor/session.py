@@ -10,6 +10,7 @@ import threading
 import traceback
 from typing import Any, Sequence
 
+from . import stops
 from .env import frontend as detect_frontend
 from .hooks import StopRun
 from .run import Run
@@ -244,7 +245,8 @@ class Session:
         run = self.run
         suppress = False
         if exc_type is None:
-            status, error = ("stopped" if run.stop_requested else "finished"), None
+            # "stopped" only when a hook ended the loop early (see nbmonitor.stops).
+            status, error = stops.final_status(run), None
         elif issubclass(exc_type, StopRun):
             status, error, suppress = "stopped", None, True
         elif issubclass(exc_type, KeyboardInterrupt):

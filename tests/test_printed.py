@@ -8,11 +8,11 @@ from nbmonitor.hooks.printed import MetricTee, parse_line
 
 
 @pytest.mark.parametrize("line,expected", [
-    ("loss: 0.31  [ 6400/60000]", [("loss", 0.31)]),
+    ("loss: 0.31  [ 6400/60000]", [("loss", 0.31), ("progress", 6400), ("progress_total", 60000)]),
     ("Accuracy: 81.2%, Avg loss: 0.520000", [("accuracy", 81.2), ("avg_loss", 0.52)]),
     ("epoch=3 train_loss=1.5e-3 val_acc=0.91", [("epoch", 3.0), ("train_loss", 0.0015),
                                                 ("val_acc", 0.91)]),
-    ("Epoch 2/5 - loss: 0.2 - val loss: 0.4", [("loss", 0.2), ("val_loss", 0.4)]),
+    ("Epoch 2/5 - loss: 0.2 - val loss: 0.4", [("epoch", 2), ("loss", 0.2), ("val_loss", 0.4)]),
     ("train/loss: -1.25 lr=3e-4", [("train/loss", -1.25), ("lr", 0.0003)]),
     ("grad_norm: nan", [("grad_norm", float("nan"))]),
 ])

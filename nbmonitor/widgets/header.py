@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 
 from ..run import Run, fmt_duration
+from ..stops import waiting_note
 from ..style import STATUS_COLORS
 
 
@@ -11,6 +12,8 @@ from ..style import STATUS_COLORS
 def header_fields(run: Run, rate: float) -> dict[str, str]:
     """The header's values as plain strings (also used by the text progress line)."""
     status = "paused" if run.paused and run.status == "running" else run.status
+    if run.stop_requested and run.status == "running":
+        status = "stopping"  # waiting for a stop point (see nbmonitor.stops)
     step = f"{run.step:,}"
     if run.total_steps:
         step += f" / {run.total_steps:,}"
@@ -28,6 +31,7 @@ def header_fields(run: Run, rate: float) -> dict[str, str]:
 def render_header(run: Run, rate: float, note: str = "") -> str:
     """HTML for the header; every user-given string is escaped."""
     f = {k: html.escape(v) for k, v in header_fields(run, rate).items()}
+    note = note or waiting_note(run)
     color = STATUS_COLORS.get(f["status"], "#57606a")
     pct = ""
     if run.total_steps:
