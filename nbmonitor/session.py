@@ -4,6 +4,7 @@ freezes the output."""
 from __future__ import annotations
 
 import contextvars
+import importlib
 import math
 import sys
 import threading
@@ -15,6 +16,10 @@ from .env import frontend as detect_frontend
 from .hooks import StopRun
 from .run import Run
 from .totals import estimate_epochs
+
+# (module the cell uses, nbmonitor hook module): patched only when that module is used.
+FRAMEWORK_HOOKS = (("transformers", "hf_trainer"), ("xgboost", "xgboost_hooks"),
+                   ("lightgbm", "lightgbm_hooks"))
 
 _active: "Session | None" = None
 _last_run: Run | None = None
@@ -187,6 +192,13 @@ class Session:
             handle = lightning_hooks.install(run)
             self._handles.append(handle)
             ignores.append(handle.ignore_line)
+        # Hugging Face Trainer, XGBoost, LightGBM: each hook imports its framework only
+        # once the cell does (see nbmonitor.hooks.hf_trainer, xgboost_hooks, lightgbm_hooks).
+        for module, hook in FRAMEWORK_HOOKS:
+            if module in sys.modules or module in self.source:
+                handle = importlib.import_module(f".hooks.{hook}", __package__).install(run)
+                self._handles.append(handle)
+                ignores.append(handle.ignore_line)
         if "torch" in sys.modules or "torch" in self.source or lightning:
             try:
                 from .hooks import torch_hooks

@@ -85,6 +85,18 @@ def _keep(name: str) -> bool:
     return name not in SKIP_WORDS and name.split("_")[-1] not in SKIP_WORDS
 
 
+def _number(v: object) -> float | None:
+    """A dict value as a number: ints, floats and numeric strings (Hugging Face
+    prints ``{'loss': '0.6931'}``); None otherwise."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str) and re.fullmatch(NUM, v.strip()):
+        return float(v)
+    return None
+
+
 def _dict_line(text: str) -> list[Pair] | None:
     """A printed dict of numbers (``{'loss': 0.69}``); None when the line is not a dict."""
     if not (text.startswith("{") and text.endswith("}")):
@@ -95,10 +107,10 @@ def _dict_line(text: str) -> list[Pair] | None:
         return None
     if not isinstance(d, dict) or not d:
         return []
-    if not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-               for k, v in d.items()):
+    values = {k: _number(v) for k, v in d.items()}
+    if not all(isinstance(k, str) and v is not None for k, v in values.items()):
         return []  # a config or a record, not a line of metrics
-    out = [(_special(normalize(k)), float(v), False) for k, v in d.items()]
+    out = [(_special(normalize(k)), v, False) for k, v in values.items()]
     return [p for p in out if _keep(p[0])]
 
 
