@@ -24,12 +24,12 @@ import ast
 import re
 
 NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|[-+]inf"
-_END = r"(?![\w.:/\[(]|,\d)"
+_END = r"(?![\w.:/\[(|]|,\d)"  # no unit, path, ratio, thousands group, tqdm bar
 _WORD = r"[A-Za-z][\w./\-@]*"
 _NAME = rf"{_WORD}(?: {_WORD})?"
 # name: number / name=number (a colon needs a space after it: not a time or a path).
 _PAIR = re.compile(rf"(?<![\w./\-@'\"])(?P<name>{_NAME})(?:\s*=\s*|:\s+)"
-                   rf"(?P<value>{NUM})(?P<pct>%?){_END}")
+                   rf"(?P<value>{NUM})(?!\s*%\|)(?P<pct>%?){_END}")
 # A whole field "name number", optionally "(running mean)" after it (timm, ImageNet).
 _FIELD = re.compile(rf"\s*(?P<name>{_NAME})\s+(?P<value>{NUM})(?P<pct>%?)"
                     rf"(?:\s*\(\s*(?:{NUM})\s*%?\s*\))?\s*")
@@ -42,18 +42,22 @@ _XGB_FIELD = re.compile(rf"(?P<data>[\w.@]+)-(?P<metric>[\w@.\-]+):(?P<value>{NU
 _LGB_FIELD = re.compile(rf"(?P<data>[\w.@\-]+)'s (?P<metric>[\w@.\-]+): (?P<value>{NUM})"
                         rf"(?: \+ (?:{NUM}))?")
 _EPOCH = [re.compile(r"\bepoch\s*:?\s*\[?\s*(\d+)\s*/\s*\d+\s*\]?", re.I),  # Epoch 1/10
-          re.compile(r"\bepoch\s*:?\s*\[(\d+)\]", re.I),                     # Epoch: [0]
+          re.compile(r"\bepoch(?:\(\w+\))?\s*:?\s*\[(\d+)\]", re.I),          # Epoch: [0]
           re.compile(r"^\s*\[\s*(\d+),\s*\d+\]")]                             # [1,  2000]
-_PROGRESS = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)(?=[\s\]])")
+_PROGRESS = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)\s*(?:\(\s*\d+%\)\s*)?\]")
 _PAIR_PROGRESS = re.compile(r"^\s*\[\s*\d+,\s*(\d+)\]")
 _BEFORE_PROGRESS = re.compile(r"\s*\[\s*\d+\s*/")
+# Not lines of metrics: LightGBM's own log, scikit-learn's per-fit CV report, and
+# reprs of configs (Namespace(lr=0.1, ...)).
+_NOT_METRICS = re.compile(r"^(?:\[LightGBM\]|\[CV\b|[A-Za-z_][\w.]*\(.*=.*\)$)")
+_LOG_LEVEL = re.compile(r"^(?:trace|debug|info|warning|warn|error|critical)_(?=.)")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 STEP_KEYS = {"step", "global_step", "iter", "iteration", "it", "batch"}
 SKIP_WORDS = {"http", "https", "file", "line", "pid", "port", "seed", "version", "id",
               "size", "shape", "dim", "rank", "device", "cuda", "gpu", "worker", "workers",
               "total", "samples", "n", "num", "params", "parameters", "epochs", "v_num",
-              "time", "data"}  # durations (time 0.3, Data 0.01: loading time) are not asked for
+              "time", "data", "eta", "steps", "examples"}  # durations (time 0.3, Data 0.01: loading time) are not asked for
 # Names that make "name number" fields count as metrics on a line with no prefix.
 _METRIC_WORDS = ("loss", "acc", "lr", "ppl", "perplexity", "mfu", "norm", "f1", "auc",
                  "error", "score", "reward", "bleu", "rouge", "map", "iou", "dice", "psnr",
@@ -82,7 +86,19 @@ _SPECIAL = {"step", "epoch", "progress", "progress_total"}
 def _keep(name: str) -> bool:
     if name in _SPECIAL:
         return True
-    return name not in SKIP_WORDS and name.split("_")[-1] not in SKIP_WORDS
+    words = name.split("_")
+    return (name not in SKIP_WORDS and words[-1] not in SKIP_WORDS
+            and words[0] not in ("num", "number"))
+
+
+def _in_prose(text: str, start: int) -> bool:
+    """Whether the label ending at a colon began earlier, in a sentence (``the final
+    loss:``, ``will be:``): a word of letters right before it, one space apart."""
+    before = text[:start]
+    if not before.endswith(" ") or before.endswith("  "):
+        return False
+    tok = before[:-1].rsplit(None, 1)[-1] if before[:-1].strip() else ""
+    return tok.replace("_", "").isalpha()
 
 
 def _number(v: object) -> float | None:
@@ -127,7 +143,7 @@ def _eval_log(m: re.Match) -> list[Pair]:
 def parse_line(line: str) -> list[Pair]:
     """The ``(name, value, is_percent)`` pairs of one printed line, in line order."""
     text = _ANSI.sub("", line).strip()
-    if not text or text.startswith("[LightGBM]"):
+    if not text or _NOT_METRICS.match(text):
         return []
     d = _dict_line(text)
     if d is not None:
@@ -161,6 +177,9 @@ def parse_line(line: str) -> list[Pair]:
         rest_at = prefix.end()
         found.append((0, _special(prefix.group("key").lower()), float(prefix.group("value")),
                       False))
+        d = _dict_line(text[rest_at:].strip())  # epoch 0: {'accuracy': 0.77, 'f1': 0.84}
+        if d:
+            return [(found[-1][1], found[-1][2], False), *d]
     # "name number" fields: after a step/iter prefix, or between separators.
     fields, pos = [], rest_at
     for part in _SEPS.split(text[rest_at:]):
@@ -177,9 +196,9 @@ def parse_line(line: str) -> list[Pair]:
             found.append((at, _special(name), value, pct))
             taken.append((at, at + 1))
     for m in _PAIR.finditer(text):
-        if not free(m.start(), m.end()):
+        if not free(m.start(), m.end()) or _in_prose(text, m.start()):
             continue
-        name = normalize(m.group("name"))
+        name = _LOG_LEVEL.sub("", normalize(m.group("name")))  # INFO loss: -> loss
         if (m.group("value").isdigit() and _BEFORE_PROGRESS.match(text, m.end())
                 and not any(w in name for w in _METRIC_WORDS)):  # "Train: 1 [100/1251]"
             name = "epoch"
