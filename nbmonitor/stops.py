@@ -45,7 +45,6 @@ def honour(run: Any, where: str) -> None:
     ends the loop itself: a flag set, a callback returning True)."""
     if not run.stop_honoured:
         run.stop_honoured = where
-        run.event("control", f"stopping at step {run.step} ({where})", where=where)
 
 
 def raise_stop(run: Any, where: str, why: str = "stopped") -> None:
