@@ -136,3 +136,27 @@ def test_final_status_is_the_one_rule():
     with pytest.raises(nbmonitor.hooks.StopRun):
         stops.raise_stop(run, "here")
     assert stops.final_status(run) == "stopped"
+
+
+def test_tuner_pruning_stops_a_log_only_loop():
+    """No optimizer step anywhere: the pruner's verdict lands at the next log call."""
+    optuna = pytest.importorskip("optuna")  # noqa: F841
+    done = {}
+
+    def train(q: float = 1.0) -> None:
+        done[q] = 0
+        for epoch in range(60):
+            time.sleep(0.02)
+            nbmonitor.log(**{"val/loss": q * (1.0 + 1.0 / (epoch + 1))})
+            done[q] += 1
+
+    t = nbmonitor.Tuner(train, q=(0.1, 10.0), storage=":memory:",
+                        session={"meters": False, "refresh_hz": 10.0, "store": False})
+    for q in (1.0, 1.1, 9.0):
+        t.study.enqueue_trial({"q": q})
+    df = t.sweep("random", n_trials=3, pruning=True)
+    assert list(df["status"]) == ["complete", "complete", "pruned"]
+    assert done[1.0] == done[1.1] == 60 and done[9.0] < 40
+    run = nbmonitor.last_run()
+    assert run.status == "stopped" and run.stop_honoured == "nbmonitor.log"
+    assert run.buffer.series("val/loss").count == done[9.0] + 1
