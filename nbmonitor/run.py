@@ -69,6 +69,8 @@ class Run:
         # True while a stop or a pause waits for a stop point: the one attribute
         # ``nbmonitor.log`` and print capture read per call (see nbmonitor.stops).
         self.halt = False
+        # The thread that opened the run (its body's, unless in background mode).
+        self.opened_by: int | None = None
         # Learning-rate changes queued by other threads, applied by the hooks at the
         # next step boundary (see scale_lr / apply_pending and nbmonitor.lr).
         self._lr_scale: float | None = None

@@ -116,6 +116,7 @@ class Session:
             epochs = self.epochs or estimate_epochs(self.source, self.namespace)
             self.run = run = Run(self.name, total_steps=self.total_steps,
                                  hparams=self.hparams, source=self.source)
+            run.opened_by = threading.get_ident()  # whose log calls are stop points
             if self.background:
                 run.thread_ident = -1  # no thread's, until the worker says it is
             global _last_run

@@ -30,8 +30,10 @@ NOT_HONOURED = ("stop requested at step {at} was not honoured: the loop gave no 
 
 
 def on_run_thread(run: Any) -> bool:
-    """Whether the calling thread is the run's (any thread when none is set)."""
-    return run.thread_ident is None or _ident() == run.thread_ident
+    """Whether the calling thread is the run's: the background worker's, else the
+    one that opened the run (any thread when neither is known)."""
+    owner = run.thread_ident if run.thread_ident is not None else run.opened_by
+    return owner is None or _ident() == owner
 
 
 def hold(run: Any) -> None:

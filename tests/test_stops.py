@@ -160,3 +160,20 @@ def test_tuner_pruning_stops_a_log_only_loop():
     run = nbmonitor.last_run()
     assert run.status == "stopped" and run.stop_honoured == "nbmonitor.log"
     assert run.buffer.series("val/loss").count == done[9.0] + 1
+
+
+def test_a_helper_threads_log_is_no_stop_point_in_the_foreground():
+    errors = []
+    with nbmonitor.monitor("helper", meters=False, store=False) as run:
+        run.request_stop()
+
+        def helper():
+            try:
+                nbmonitor.log(z=1.0)
+            except BaseException as e:
+                errors.append(e)
+        th = threading.Thread(target=helper)
+        th.start()
+        th.join()
+        nbmonitor.log(z=2.0)
+    assert not errors and run.status == "stopped"
