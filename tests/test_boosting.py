@@ -136,3 +136,28 @@ def test_hooks_are_removed_and_other_calls_untouched(data):
              lightgbm.engine.train)
     assert after == before
     assert "xgboost" in sys.modules
+
+
+def test_frameworks_imported_inside_the_cell_are_patched_then(tmp_path):
+    """Import watchers: a cell that imports transformers/xgboost/lightgbm itself."""
+    import os
+    import subprocess
+    code = (
+        "import nbmonitor\n"
+        "src = 'import xgboost, lightgbm; from transformers import Trainer'\n"
+        "with nbmonitor.monitor('w', meters=False, store=False, source=src):\n"
+        "    assert 'xgboost' not in __import__('sys').modules\n"
+        "    import xgboost, lightgbm\n"
+        "    from transformers import Trainer\n"
+        "    inside = [f.__code__.co_filename.rsplit('/', 1)[-1] for f in\n"
+        "              (xgboost.train, lightgbm.train, Trainer.train)]\n"
+        "after = [f.__code__.co_filename.rsplit('/', 1)[-1] for f in\n"
+        "         (xgboost.train, lightgbm.train, Trainer.train)]\n"
+        "print(inside, after)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root, "NBMONITOR_FRONTEND": "text"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == (
+        "['boosting.py', 'boosting.py', 'hf_trainer.py'] ['core.py', 'engine.py', 'trainer.py']")
