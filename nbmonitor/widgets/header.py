@@ -41,7 +41,8 @@ def render_header(run: Run, rate: float, note: str = "") -> str:
     cells = "".join(
         f'<span class="nbm-{k}" style="margin-right:14px"><b>{k}</b> {f[k]}</span>'
         for k in ("step", "epoch", "rate", "elapsed", "eta"))
-    extra = f'<div class="nbm-note" style="color:#57606a">{html.escape(note)}</div>' if note else ""
+    extra = (f'<div class="nbm-note" style="color:var(--jp-ui-font-color2,#57606a)">'
+             f'{html.escape(note)}</div>' if note else "")
     return (f'<div class="nbm-header" style="font-family:monospace;font-size:12px">'
             f'<span class="nbm-name" style="font-weight:bold;margin-right:10px">{f["name"]}</span>'
             f'<span class="nbm-status" style="color:{color};margin-right:14px">{f["status"]}</span>'
