@@ -44,9 +44,9 @@ def trainer(tmp_path, *, epochs=2, lr=1e-3, logging_steps=2, eval_steps=4, **kw)
                    train_dataset=Tokens(64, 1), eval_dataset=Tokens(16, 2))
 
 
-def history(tr, key):
+def history(tr, key, early=()):
     """(steps, values) of ``key`` in the Trainer's own log history."""
-    rows = [r for r in tr.state.log_history if key in r]
+    rows = [r for r in [*early, *tr.state.log_history] if key in r]
     return [r["step"] for r in rows], [r[key] for r in rows]
 
 
@@ -58,16 +58,20 @@ def series(run, name):
 def test_train_and_evaluate_record_what_the_trainer_logs(tmp_path, capsys):
     tr = trainer(tmp_path)
     with nbmonitor.monitor("hf", meters=False, store=False) as run:
+        before = tr.evaluate()  # a top-level evaluate() before training: step 0
+        early = list(tr.state.log_history)  # train() starts a new state
         tr.train()
         final = tr.evaluate()
     assert run.status == "finished"
     assert run.total_steps == tr.state.max_steps == 16 and run.step == 16
     assert run.epoch == 2
     for key in ("loss", "grad_norm", "learning_rate", "eval_loss", "eval_runtime"):
-        steps, values = history(tr, key)
+        steps, values = history(tr, key, early)
         got_steps, got = series(run, series_name(key))
         assert got_steps == steps and got == pytest.approx(values), key
-    # The top-level evaluate() is the last val/loss point, at the last step.
+    # Top-level evaluate() calls: the first and last val/loss points.
+    assert series(run, "val/loss")[0][0] == 0
+    assert series(run, "val/loss")[1][0] == pytest.approx(before["eval_loss"])
     assert series(run, "val/loss")[0][-1] == 16
     assert series(run, "val/loss")[1][-1] == pytest.approx(final["eval_loss"])
     # No second loss from the torch hooks, no series from the printed dict lines.
