@@ -26,13 +26,6 @@ def values(run, name):
     return steps.tolist(), vals.tolist()
 
 
-def stop_at(round_index):
-    """A user callback that presses Stop during round ``round_index`` (0-based)."""
-    def ask():
-        nbmonitor.current_run().request_stop()
-    return round_index, ask
-
-
 # -- XGBoost -------------------------------------------------------------------
 xgb = pytest.importorskip("xgboost")
 

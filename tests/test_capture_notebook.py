@@ -33,7 +33,9 @@ for i in range(300):
     print(f"step {i} | loss {1.0 / (i + 1):.4f}")
     done += 1
 """
-CHECK_PRINT = """report(done=done, steps=nbmonitor.last_run().buffer.series("loss").arrays()[0].tolist())"""
+CHECK_PRINT = """
+report(done=done, steps=nbmonitor.last_run().buffer.series("loss").arrays()[0].tolist())
+"""
 
 TRAINER = """
 import torch

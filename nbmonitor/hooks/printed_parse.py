@@ -54,10 +54,12 @@ _LOG_LEVEL = re.compile(r"^(?:trace|debug|info|warning|warn|error|critical)_(?=.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 STEP_KEYS = {"step", "global_step", "iter", "iteration", "it", "batch"}
+# Not metrics: places, sizes, counts and settings; durations (``time 0.3``, ``Data 0.01``
+# loading time, ``eta``) are not asked for.
 SKIP_WORDS = {"http", "https", "file", "line", "pid", "port", "seed", "version", "id",
               "size", "shape", "dim", "rank", "device", "cuda", "gpu", "worker", "workers",
               "total", "samples", "n", "num", "params", "parameters", "epochs", "v_num",
-              "time", "data", "eta", "steps", "examples"}  # durations (time 0.3, Data 0.01: loading time) are not asked for
+              "time", "data", "eta", "steps", "examples"}
 # Names that make "name number" fields count as metrics on a line with no prefix.
 _METRIC_WORDS = ("loss", "acc", "lr", "ppl", "perplexity", "mfu", "norm", "f1", "auc",
                  "error", "score", "reward", "bleu", "rouge", "map", "iou", "dice", "psnr",
