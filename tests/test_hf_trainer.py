@@ -127,6 +127,9 @@ def test_lr_knob_changes_the_trainers_optimizer(tmp_path):
 def test_hooks_are_removed_after_the_run(tmp_path):
     from transformers import Trainer
     train, evaluate = Trainer.train, Trainer.evaluate
+    from transformers import Seq2SeqTrainer
     with nbmonitor.monitor("hf-rm", meters=False, store=False):
         assert Trainer.train is not train
+        # Subclasses go through the patched methods (Seq2SeqTrainer.evaluate calls super).
+        assert Seq2SeqTrainer.train is Trainer.train
     assert Trainer.train is train and Trainer.evaluate is evaluate
