@@ -12,6 +12,7 @@ from .run import Run
 
 _STAGE3 = 3 * STAGE
 from . import session as _session
+from . import stops as _stops
 from .session import Session, active_session, last_run
 
 
@@ -67,6 +68,10 @@ def log(step: float | None = None, **metrics: Any) -> None:
     earlier call gave a step), else to each series' own index. Values may be
     numbers, numpy scalars or 0-d tensors (CUDA tensors are read asynchronously,
     with no synchronization).
+
+    Each call is a stop point: after a Stop request it records its values, then
+    raises :class:`nbmonitor.hooks.StopRun` (which ends the monitored block as
+    ``stopped``); while paused it holds here.
     """
     s = _session._active
     if s is None:
@@ -85,6 +90,8 @@ def log(step: float | None = None, **metrics: Any) -> None:
     if not _GIL:  # pragma: no cover - free-threaded builds take the locked path
         for name, value in metrics.items():
             run.log_auto(name, float(value), step, now)
+        if run.halt:
+            _stops.boundary(run, "nbmonitor.log")
         return
     for name, value in metrics.items():
         ser = series.get(name)
@@ -106,6 +113,8 @@ def log(step: float | None = None, **metrics: Any) -> None:
             stage.extend((step, value, now))
         if len(stage) >= _STAGE3:
             ser._spill()
+    if run.halt:  # a Stop or Pause waits: this call is a stop point (see nbmonitor.stops)
+        _stops.boundary(run, "nbmonitor.log")
 
 
 def _warn_no_run() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 _SPLIT_PREFIX = re.compile(
-    r"^(?:train(?:ing)?|val(?:id(?:ation)?)?|test|eval(?:uation)?|dev)(?:[/_\- ]+)", re.I)
+    r"^(?:train(?:ing)?|val(?:id(?:ation)?)?|test|eval(?:uation)?|dev)(?:_\d+)?(?:[/_\- ]+)",
+    re.I)  # (_0: XGBoost's validation_0, LightGBM's valid_0)
 _SPLIT_SUFFIX = re.compile(r"(?:[/_\- ]+)(?:train(?:ing)?|val(?:id(?:ation)?)?|test|eval)$", re.I)
 _AVG = re.compile(r"^(?:avg|mean|average|running)[_\- ]+", re.I)
 METER_PREFIXES = ("gpu", "sys/", "proc/")

@@ -64,6 +64,13 @@ class Run:
         # don't raise StopRun at the optimizer step.
         self.stop_owner: str | None = None
         self.stop_requested = False
+        # Where a hook acted on the stop request ("" until one did: see nbmonitor.stops).
+        self.stop_honoured = ""
+        # True while a stop or a pause waits for a stop point: the one attribute
+        # ``nbmonitor.log`` and print capture read per call (see nbmonitor.stops).
+        self.halt = False
+        # The thread that opened the run (its body's, unless in background mode).
+        self.opened_by: int | None = None
         # Learning-rate changes queued by other threads, applied by the hooks at the
         # next step boundary (see scale_lr / apply_pending and nbmonitor.lr).
         self._lr_scale: float | None = None
@@ -147,6 +154,7 @@ class Run:
         if self.status != "running":
             return
         self.paused = True
+        self.halt = True
         self._resume.clear()
         self.event("control", "paused")
 
@@ -155,6 +163,7 @@ class Run:
         if not self.paused:
             return
         self.paused = False
+        self.halt = self.stop_requested
         self._resume.set()
         self.event("control", "resumed")
 
@@ -163,6 +172,7 @@ class Run:
         if self.status != "running" or self.stop_requested:
             return
         self.stop_requested = True
+        self.halt = True
         self._resume.set()
         self.event("control", "stop requested")
 

@@ -4,16 +4,22 @@ freezes the output."""
 from __future__ import annotations
 
 import contextvars
+import importlib
 import math
 import sys
 import threading
 import traceback
 from typing import Any, Sequence
 
+from . import stops
 from .env import frontend as detect_frontend
 from .hooks import StopRun
 from .run import Run
 from .totals import estimate_epochs
+
+# (module the cell uses, nbmonitor hook module): patched only when that module is used.
+FRAMEWORK_HOOKS = (("transformers", "hf_trainer"), ("xgboost", "xgboost_hooks"),
+                   ("lightgbm", "lightgbm_hooks"))
 
 _active: "Session | None" = None
 _last_run: Run | None = None
@@ -110,6 +116,7 @@ class Session:
             epochs = self.epochs or estimate_epochs(self.source, self.namespace)
             self.run = run = Run(self.name, total_steps=self.total_steps,
                                  hparams=self.hparams, source=self.source)
+            run.opened_by = threading.get_ident()  # whose log calls are stop points
             if self.background:
                 run.thread_ident = -1  # no thread's, until the worker says it is
             global _last_run
@@ -186,6 +193,13 @@ class Session:
             handle = lightning_hooks.install(run)
             self._handles.append(handle)
             ignores.append(handle.ignore_line)
+        # Hugging Face Trainer, XGBoost, LightGBM: each hook imports its framework only
+        # once the cell does (see nbmonitor.hooks.hf_trainer, xgboost_hooks, lightgbm_hooks).
+        for module, hook in FRAMEWORK_HOOKS:
+            if module in sys.modules or module in self.source:
+                handle = importlib.import_module(f".hooks.{hook}", __package__).install(run)
+                self._handles.append(handle)
+                ignores.append(handle.ignore_line)
         if "torch" in sys.modules or "torch" in self.source or lightning:
             try:
                 from .hooks import torch_hooks
@@ -244,7 +258,8 @@ class Session:
         run = self.run
         suppress = False
         if exc_type is None:
-            status, error = ("stopped" if run.stop_requested else "finished"), None
+            # "stopped" only when a hook ended the loop early (see nbmonitor.stops).
+            status, error = stops.final_status(run), None
         elif issubclass(exc_type, StopRun):
             status, error, suppress = "stopped", None, True
         elif issubclass(exc_type, KeyboardInterrupt):

@@ -17,7 +17,7 @@ from typing import Any
 
 import keras
 
-from .. import knobs
+from .. import knobs, stops
 
 LR_EVERY_S = 0.5  # reading the learning rate costs 60 µs (1 ms with a schedule) on TF
 _NOT_SERIES = {"learning_rate", "lr", "batch", "size"}
@@ -144,6 +144,7 @@ class MonitorCallback(keras.callbacks.Callback):
             self._apply_pending()
         if run.stop_requested:
             self.model.stop_training = True
+            stops.honour(run, "Keras batch")
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         run = self.run
@@ -161,6 +162,7 @@ class MonitorCallback(keras.callbacks.Callback):
         self.lr.maybe(getattr(self.model, "optimizer", None), step)
         if run.stop_requested:
             self.model.stop_training = True
+            stops.honour(run, "Keras batch")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         append = self.run.buffer.append

@@ -29,7 +29,8 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from . import StopRun, undo_all
+from .. import stops
+from . import undo_all
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|\x08")
 _PROGBAR = re.compile(r"^\s*\d+/(?:\d+|Unknown)(?:\s|$)")
@@ -152,7 +153,7 @@ def _patch_optimizer(st: _State, keras: Any, removers: list) -> None:
         run.step += 1
         st.lr.maybe(self, run.step, force=run.step == 1)
         if run.stop_requested:
-            raise StopRun(f"stopped at step {run.step}")
+            stops.raise_stop(run, "Keras optimizer step")
         return out
 
     _patch(owner, "apply", apply, removers)

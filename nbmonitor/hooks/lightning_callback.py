@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from . import StopRun
+from .. import stops
 
 _classes: dict[type, type] = {}
 
@@ -111,6 +111,7 @@ class _Monitor:
         run = self.run
         if run.stop_requested:
             trainer.should_stop = True
+            stops.honour(run, "Lightning batch")
         items = self.fresh.take(trainer.callback_metrics, validating)
         if not keep:
             return
@@ -152,7 +153,7 @@ class _Monitor:
         self.last_step = run.step
         self._read(trainer, keep=stepped)
         if run.stop_requested and not getattr(trainer.fit_loop, "_can_stop_early", True):
-            raise StopRun(f"stopped at step {run.step} (before min_epochs/min_steps)")
+            stops.raise_stop(run, "Lightning batch, before min_epochs/min_steps")
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
         self._read(trainer, keep=not trainer.sanity_checking)

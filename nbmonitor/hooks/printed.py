@@ -1,60 +1,32 @@
-"""Metrics from what a cell prints: ``name: number`` and ``name=number`` pairs.
+"""Metrics from what a cell prints (the grammar is :mod:`.printed_parse`).
 
 The cell's text reaches the output unchanged and in order; parsing happens after
-each complete line was forwarded. See README ("Printed metrics") for the patterns.
+each complete line was forwarded. A line that gave metrics is a stop point: after
+a Stop request it raises ``StopRun`` once its text is out (see ``nbmonitor.stops``).
+See README ("Printed metrics") for the patterns.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 import threading
 from typing import Callable, TextIO
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|[-+]inf"
-# A name is one or two words starting with a letter; it may hold / . _ - (train/loss).
-_PAIR = re.compile(
-    r"(?<![\w./\-])"
-    r"(?P<name>[A-Za-z][\w./\-]*(?: [A-Za-z][\w./\-]*)?)"
-    r"(?:\s*(?P<sep>=)\s*|(?P<colon>:)\s+)"
-    r"(?P<value>" + _NUM + r")(?P<pct>%?)"
-    r"(?![\w.:/\[(])",
-)
-# Keys that say where we are rather than what we measured.
-STEP_KEYS = {"step", "global_step", "iter", "iteration", "it", "batch"}
-EPOCH_KEYS = {"epoch"}
-_SKIP_WORDS = {"http", "https", "file", "line", "pid", "port", "seed", "version", "id",
-               "size", "shape", "dim", "rank", "device", "cuda", "gpu", "worker", "workers",
-               "total", "samples", "n", "num"}
+from .. import stops
 
-
-def normalize(name: str) -> str:
-    """Lower-case, spaces to ``_``: ``Avg loss`` -> ``avg_loss``."""
-    return re.sub(r"\s+", "_", name.strip()).lower()
-
-
-def parse_line(line: str) -> list[tuple[str, float, bool]]:
-    """The ``(name, value, is_percent)`` metric pairs in one printed line."""
-    out = []
-    for m in _PAIR.finditer(line):
-        name = normalize(m.group("name"))
-        words = name.split("_")
-        if name in _SKIP_WORDS or words[-1] in _SKIP_WORDS:
-            continue
-        try:
-            value = float(m.group("value"))
-        except ValueError:
-            continue
-        out.append((name, value, bool(m.group("pct"))))
-    return out
+from .printed_parse import STEP_KEYS, normalize, parse_line  # noqa: F401 (re-exported)
 
 
 class MetricTee:
     """A stdout stand-in: forwards every write first, then reads metrics from lines."""
 
-    def __init__(self, target: TextIO, on_line: Callable[[str], None],
-                 accept: Callable[[], bool] | None = None) -> None:
+    def __init__(self, target: TextIO, on_line: Callable[[str], object],
+                 accept: Callable[[], bool] | None = None,
+                 stop_point: Callable[[], None] | None = None) -> None:
         self._target = target
-        self._on_line = on_line
+        self._on_line = on_line  # returns true when the line gave metrics
+        self._stop_point = stop_point  # after a metric line; may raise StopRun
         self._accept = accept  # whether this write's thread is the run's
         self._partial = ""
         self._lock = threading.Lock()
@@ -63,19 +35,22 @@ class MetricTee:
         n = self._target.write(s)
         if self._accept is not None and not self._accept():
             return n  # another thread's text (other cells, in background mode)
+        got = False
         try:
             if "\n" in s or "\r" in s:
                 with self._lock:
                     text = self._partial + s
                     *lines, self._partial = re.split(r"[\r\n]", text)
                 for line in lines:
-                    if line:
-                        self._on_line(line)
+                    if line and self._on_line(line):
+                        got = True
             else:
                 with self._lock:
                     self._partial = (self._partial + s)[-4096:]
         except Exception:  # a parse problem must never reach the user's print
             pass
+        if got and self._stop_point is not None:
+            self._stop_point()  # the text is out already; a Stop raises here
         return n
 
     def flush_partial(self) -> None:
@@ -105,36 +80,71 @@ class PrintHandle:
             sys.stdout = self.original
 
 
+class _Progress:
+    """``[a/b]`` progress as a step that never goes back: a counter that restarts
+    (a new epoch) goes on from where the previous pass ended (``b``, else the last ``a``)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.last = -1.0
+        self.total: float | None = None
+
+    def step(self, a: float, b: float | None) -> float:
+        if a < self.last:
+            self.offset += self.total if self.total else self.last
+        self.last, self.total = a, b
+        return self.offset + a
+
+
+def epoch_number(value: float) -> int:
+    """A printed epoch as the run's epoch: ``0.5`` (part of the first pass) is 1."""
+    return int(value) if value == int(value) else int(math.ceil(value))
+
+
 def install(run, ignore: Callable[[str], bool] | None = None) -> PrintHandle:
     """Tee ``sys.stdout`` so printed metrics become series of ``run``.
 
-    Printed metrics are recorded at the run's global step when something counts
-    steps (optimizer hooks, ``nbmonitor.log(step=...)``), at a ``step=``/``iter:``
-    value on the same line, or else at the series' own index. Only lines that
+    Printed metrics are recorded at a ``step``/``iter`` value on the same line;
+    else at the run's global step when something counts steps (optimizer hooks,
+    ``nbmonitor.log(step=...)``); else at ``[a/b]`` progress on the line (made
+    monotonic across epochs); else at the series' own index. Only lines that
     the run's thread writes (``run.thread_ident``, when set) are read.
     """
-    def on_line(line: str) -> None:
+    progress = _Progress()
+
+    def on_line(line: str) -> bool:
         if ignore is not None and ignore(line):
-            return
+            return False
         pairs = parse_line(line)
         if not pairs:
-            return
-        step = None
+            return False
+        step = at = total = None
         metrics = []
         for name, value, _ in pairs:
-            if name in STEP_KEYS:
+            if name == "step":
                 step = value
-            elif name in EPOCH_KEYS:
-                run.set_epoch(int(value))
+            elif name == "epoch":
+                run.set_epoch(epoch_number(value))
+            elif name == "progress":
+                at = value
+            elif name == "progress_total":
+                total = value
             else:
                 metrics.append((name, value))
+        if step is None and at is not None and metrics and not run.hooks_count_steps:
+            step = progress.step(at, total)
         for name, value in metrics:
             run.log_auto(name, value, step)
+        return bool(metrics)
+
+    def stop_point() -> None:
+        if run.halt:
+            stops.boundary(run, "printed metric line")
 
     original = sys.stdout
     def accept() -> bool:
         return run.thread_ident is None or threading.get_ident() == run.thread_ident
 
-    tee = MetricTee(original, on_line, accept)
+    tee = MetricTee(original, on_line, accept, stop_point)
     sys.stdout = tee
     return PrintHandle(tee, original)

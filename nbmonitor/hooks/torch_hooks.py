@@ -26,8 +26,8 @@ from torch.optim.optimizer import (register_optimizer_step_post_hook,
                                    register_optimizer_step_pre_hook)
 from torch.utils.data import DataLoader
 
-from .. import knobs
-from . import StopRun, undo_all
+from .. import knobs, stops
+from . import undo_all
 
 _ident = threading.get_ident
 
@@ -270,7 +270,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
             if lr is not None:
                 record("lr" if len(groups) == 1 else f"lr/group{i}", step, lr)
         if run.stop_requested and run.stop_owner is None:
-            raise StopRun(f"stopped at step {step}")
+            stops.raise_stop(run, "optimizer step")  # StopRun (see nbmonitor.stops)
 
     h_pre = register_optimizer_step_pre_hook(pre_hook)
     h_post = register_optimizer_step_post_hook(post_hook)

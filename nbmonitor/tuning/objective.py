@@ -5,13 +5,17 @@ global optimizer step hook registered after nbmonitor's own torch hooks: each ne
 value (at most every ``report_every`` steps, and at every epoch change) is reported
 to the Optuna trial as an intermediate value at the index of that point. When the
 pruner says so the run is asked to stop and :class:`StopRun` is raised right there,
-so a pruned trial ends at that step boundary.
+so a pruned trial ends at that step boundary. A loop with no optimizer step
+(``nbmonitor.log`` only, printed metrics, boosting rounds) is checked from the
+session's refresher instead (:meth:`PruningReporter.poll`): the stop request then
+lands at the loop's next stop point (see ``nbmonitor.stops``).
 """
 from __future__ import annotations
 
 import inspect
 import math
 import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -46,6 +50,8 @@ class PruningReporter:
         self.last_step = 0
         self.last_epoch = 0
         self.pruned = False
+        self.stepped = False  # an optimizer step hook call came: poll() stands down
+        self._lock = threading.Lock()
         self._handle: Any = None
 
     def install(self) -> "PruningReporter":
@@ -61,11 +67,21 @@ class PruningReporter:
             self._handle.remove()
             self._handle = None
 
+    def poll(self) -> None:
+        """From the refresher thread: report and prune loops that make no optimizer step."""
+        if self.stepped or self.pruned or not self.prune:
+            return
+        with self._lock:
+            self.check()
+
     def _on_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self.stepped = True
         run = self.run
         if run.step - self.last_step < self.report_every and run.epoch == self.last_epoch:
             return
-        if self.check():
+        with self._lock:
+            pruned = self.check()
+        if pruned:
             raise StopRun(f"pruned at step {run.step}")
 
     def check(self) -> bool:
@@ -107,6 +123,7 @@ class TrialSession(Session):
         super().__init__(*args, **kwargs)
         self._view_factory = view_factory
         self._on_refresh = on_refresh
+        self.reporter: PruningReporter | None = None  # polled for loops with no steps
 
     def _open_view(self, run: Run) -> None:
         if self._view_factory is not None:
@@ -116,6 +133,11 @@ class TrialSession(Session):
 
     def refresh(self) -> None:
         super().refresh()
+        if self.reporter is not None:
+            try:
+                self.reporter.poll()
+            except Exception as e:  # a storage problem must never break training
+                print(f"nbmonitor: pruning check: {e}", file=sys.stderr)
         if self._on_refresh is not None and self.run is not None:
             try:
                 self._on_refresh(self.run)
@@ -172,9 +194,11 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
         with session as run:
             reporter = PruningReporter(run, trial, objective, prune=prune,
                                        report_every=report_every).install()
+            session.reporter = reporter
             try:
                 result = fn(**config)
             finally:
+                session.reporter = None
                 reporter.remove()
     except Exception as e:
         return Outcome("failed", error=error_tail(e), run=session.run,
