@@ -4,14 +4,17 @@ sortable results table and Apply best.
 
 Buttons only start work on a background thread (the kernel stays usable and the
 Stop button live, see DESIGN.md "Threads and the busy kernel"); the tuner's events
-redraw the charts and the table; when a run or sweep ends the displayed output also
-gets the static snapshot, so a saved notebook shows it without widget state.
+redraw the charts and the table. When a run or sweep ends the displayed output is
+replaced by the static snapshot and every widget is closed (``keep_live`` keeps the
+widget beside the snapshot), so a saved notebook shows the snapshot after a kernel
+restart and carries no widget state; display the tuner again to go on.
 While displayed on a shared storage, a thread polls the study every ``POLL_S``
 seconds and redraws when other processes (``python -m nbmonitor.worker``) added,
 ended or reported trials: their curves are the objective values they reported.
 """
 from __future__ import annotations
 
+import html
 import math
 import threading
 from typing import Any
@@ -22,11 +25,44 @@ from ..widgets.closing import close_tree
 from ..widgets.dashboard import Dashboard
 from .charts import CurvesChart, ParallelChart
 from .results import best_number, fingerprint
-from .snapshot import bundle, table_html
+from .snapshot import bundle
+from .table import ResultsTable
 from .space import Choice, Fixed, IntRange, Param, Uniform
 
 WIDE = {"width": "360px"}
 POLL_S = 2.0
+STATUS_STYLE = "color:var(--jp-ui-font-color1,#1f2328)"
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"0 trials"``, ``"3 trials"``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def status_line(n: int, counts: dict[str, int], running: int | None = None) -> str:
+    """The tuner's status as HTML (only numbers and fixed words: nothing to escape)."""
+    training = f"trial #{int(running)} training; " if running is not None else ""
+    parts = ", ".join(f"{int(c)} {html.escape(str(s))}" for s, c in counts.items())
+    return f"<span style='{STATUS_STYLE}'>{training}{plural(n, 'trial')}" + \
+        (f": {parts}" if parts else "") + "</span>"
+
+
+def error_line(e: BaseException) -> str:
+    """An exception as one escaped line of HTML."""
+    text = html.escape(f"{type(e).__name__}: {e}")
+    return f"<span style='color:var(--jp-error-color1,#cf222e)'><b>error</b>: {text}</span>"
+
+
+def on_grid(widget: W.Widget, exact: Any, shown: Any) -> bool:
+    """True when ``shown`` is ``exact`` rounded to the slider's grid (the browser
+    sends back the value it snapped): the exact value is kept."""
+    if isinstance(widget, W.FloatLogSlider):
+        if not (isinstance(exact, (int, float)) and exact > 0 and shown > 0):
+            return False
+        return abs(math.log10(shown) - math.log10(exact)) <= widget.step / 2 + 1e-12
+    if isinstance(widget, W.FloatSlider):
+        return isinstance(exact, (int, float)) and abs(shown - exact) <= widget.step / 2
+    return False
 
 
 def control(param: Param, value: Any) -> W.Widget:
@@ -70,7 +106,7 @@ class TunerWidget:
         self.controls = {n: control(p, tuner.values[n]) for n, p in tuner.space.items()}
         for name, w in self.controls.items():
             if not (isinstance(w, W.Text) and w.disabled):
-                w.observe(lambda ch, n=name: tuner.values.__setitem__(n, ch["new"]), "value")
+                w.observe(lambda ch, n=name: self._on_control(n, ch["new"]), "value")
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.apply_button = W.Button(description="Apply best", icon="star")
         self.method = W.Dropdown(options=["tpe", "random", "grid"], value="tpe",
@@ -83,18 +119,14 @@ class TunerWidget:
         self.status = W.HTML("")
         self.live = W.Box()  # the dashboard of the trial training now
         self.curves = CurvesChart(tuner.objective)
-        self.parallel = ParallelChart()
-        self.sort = W.Dropdown(options=[], description="sort by", layout={"width": "220px"})
-        self.ascending = W.ToggleButton(value=True, description="ascending")
-        self.table = W.HTML("")
+        self.parallel = ParallelChart(tuner.direction)
+        self.table = ResultsTable(tuner.objective, ascending=tuner.direction == "minimize")
         self.run_button.on_click(lambda _: self._start(self.tuner.run))
         self.sweep_button.on_click(lambda _: self._start(
             self.tuner.sweep, method=self.method.value, n_trials=self.n_trials.value,
             pruning=self.pruning.value))
         self.stop_button.on_click(lambda _: self.tuner.stop())
         self.apply_button.on_click(lambda _: self.apply_best())
-        self.sort.observe(lambda _: self.refresh_table(), "value")
-        self.ascending.observe(lambda _: self.refresh_table(), "value")
         # Rows wrap, and the sliders' column keeps its width, so narrow outputs stack
         # the sweep settings under the sliders instead of squeezing one over the other.
         wrap = {"flex_flow": "row wrap"}
@@ -104,12 +136,14 @@ class TunerWidget:
             W.HBox([W.VBox(list(self.controls.values()), layout={"flex": "0 0 auto"}),
                     W.VBox([W.HBox([self.run_button, self.apply_button]), sweep,
                             self.status], layout={"flex": "1 1 300px"})], layout=wrap),
-            self.live, W.HBox([self.curves.figure, self.parallel.figure]),
-            W.HBox([self.sort, self.ascending]), self.table])
+            self.live, W.HBox([self.curves.figure, self.parallel.figure], layout=wrap),
+            self.table.widget])
         self.widget.add_class("nbm-tuner")
         self.run_button.add_class("nbm-tuner-run")  # hooks for the browser tests
         self.curves.figure.add_class("nbm-tuner-curves")
+        self.parallel.figure.add_class("nbm-tuner-parallel")
         self._display: Any = None
+        self._df: Any = None
         self._lock = threading.Lock()
         self._running: int | None = None  # the trial this process trains now
         self._seen: tuple | None = None  # the study's fingerprint at the last poll
@@ -125,7 +159,7 @@ class TunerWidget:
             try:
                 action(**kwargs)
             except Exception as e:
-                self.status.value = f"<b>error</b>: {type(e).__name__}: {e}"
+                self.status.value = error_line(e)
         threading.Thread(target=work, name="nbmonitor-tuner", daemon=True).start()
 
     def apply_best(self) -> None:
@@ -133,7 +167,11 @@ class TunerWidget:
         try:
             self.tuner.apply_best()
         except ValueError as e:
-            self.status.value = str(e)
+            self.status.value = error_line(e)
+
+    def _on_control(self, name: str, value: Any) -> None:
+        if not on_grid(self.controls[name], self.tuner.values.get(name), value):
+            self.tuner.values[name] = value
 
     def set_controls(self, values: dict[str, Any]) -> None:
         """Move the controls to ``values`` (unknown or out-of-range values skipped)."""
@@ -165,7 +203,8 @@ class TunerWidget:
             self.set_controls(self.tuner.values)
         elif event == "trial_start":
             self._running = data
-            self.status.value = f"trial #{data} training"
+            self.status.value = status_line(len(self._df) if self._df is not None else 0,
+                                            {}, data)
         elif event == "trial_end":
             self._running = None
             self.live.children = []
@@ -185,23 +224,11 @@ class TunerWidget:
                     continue  # drawn live by trial_refresh from its own series
                 self.curves.set_curve(number, steps, values, states.get(number, ""),
                                       number == best)
-            self.parallel.update(df, tuner.space, tuner.objective)
-            options = [c for c in df.columns if c not in ("run_id", "error")]
-            if list(self.sort.options) != options:
-                self.sort.options = options
-                self.sort.value = tuner.objective
+            self.parallel.update(df, tuner.space, tuner.objective, best, tuner.direction)
             self._df = df
-            self.refresh_table()
+            self.table.update(df, best)
             counts = df["status"].value_counts().to_dict() if len(df) else {}
-            training = f"trial #{self._running} training; " if self._running is not None else ""
-            self.status.value = (f"{training}{len(df)} trials: " + ", ".join(
-                f"{n} {s}" for s, n in counts.items()))
-
-    def refresh_table(self) -> None:
-        """Redraw the table with the current sort."""
-        df = getattr(self, "_df", None)
-        if df is not None:
-            self.table.value = table_html(df, self.sort.value, self.ascending.value)
+            self.status.value = status_line(len(df), counts, self._running)
 
     def poll(self) -> bool:
         """Redraw if the study changed since the last poll (trials added, ended or
@@ -236,13 +263,22 @@ class TunerWidget:
         self.start_polling()
 
     def freeze(self) -> None:
-        """Give the displayed output the static snapshot beside the live widget."""
+        """Replace the displayed output by the static snapshot and close every
+        widget (with the tuner's ``keep_live``: the snapshot beside the widget)."""
         if self._display is None:
             return
         data = bundle(self.tuner)
-        data["application/vnd.jupyter.widget-view+json"] = {
-            "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
-        self._display.update(data, raw=True)
+        if getattr(self.tuner, "keep_live", False):
+            data["application/vnd.jupyter.widget-view+json"] = {
+                "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
+            self._display.update(data, raw=True)
+            return
+        try:
+            self._display.update(data, raw=True)
+        finally:
+            self._display = None
+            self.tuner.detach(self)
+            self.close()
 
     def close(self) -> None:
         """Stop polling and close every widget of the tuner."""
@@ -252,4 +288,5 @@ class TunerWidget:
             self._poller = None
         self.curves.close()
         self.parallel.close()
+        self.table.close()
         close_tree(self.widget)
