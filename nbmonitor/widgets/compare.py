@@ -9,9 +9,8 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..compare import label, metric_groups, table_html
+from ..compare import COLUMNS, label, metric_groups, run_colors, table_html
 from ..store.history import StoredRun
-from .chart import PALETTE
 from .closing import close_tree
 
 DASHES = ["solid", "dashed", "dotted", "dash_dotted"]
@@ -24,14 +23,16 @@ class CompareWidget:
                  on_freeze: Callable[[list[StoredRun]], None] | None = None) -> None:
         self.runs = runs
         self.curves = curves
-        self.colors = {r.id: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)}
+        self.colors = run_colors(runs)
         self.picker = W.SelectMultiple(options=[(label(r), r.id) for r in runs],
                                        value=tuple(r.id for r in runs), rows=min(8, len(runs)),
                                        description="runs", layout={"width": "420px"})
         self.freeze = W.Button(description="Freeze", tooltip="replace by a static image",
                                layout={"width": "80px"})
         self.table = W.HTML()
-        self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
+        self.grid = W.GridBox(layout={"grid_template_columns":
+                                      f"repeat({COLUMNS}, minmax(0, 1fr))",
+                                      "width": "100%"})
         self.widget = W.VBox([W.HBox([self.picker, self.freeze]), self.grid, self.table])
         self.widget.add_class("nbm-compare")
         self._figures: list[bq.Figure] = []
@@ -58,12 +59,13 @@ class CompareWidget:
                     scales={"x": x, "y": y}, colors=[self.colors[r.id]], stroke_width=1.5,
                     line_style=DASHES[k % len(DASHES)], labels=[f"{r.name} {name}"],
                     display_legend=True))
-        axes = [bq.Axis(scale=x, label="step", num_ticks=5),
+        axes = [bq.Axis(scale=x, label="step", num_ticks=5, tick_format=".3s"),
                 bq.Axis(scale=y, side="left", num_ticks=4, tick_format=".3g")]
         return bq.Figure(title=key, marks=marks, axes=axes, animation_duration=0,
-                         legend_location="top-right",
+                         legend_location="top-right", display_toolbar=False,
+                         title_style={"font-size": "13px"},
                          fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},
-                         layout={"width": "380px", "height": "240px"})
+                         layout={"width": "auto", "min_width": "0", "height": "260px"})
 
     def redraw(self) -> None:
         """Rebuild the charts and the table for the picked runs."""
@@ -73,7 +75,7 @@ class CompareWidget:
         self._figures = [self._figure(k, names, runs)
                          for k, names in metric_groups(picked).items()]
         self.grid.children = self._figures
-        self.table.value = table_html(runs) if runs else "<i>no run picked</i>"
+        self.table.value = table_html(runs, live=True) if runs else "<i>no run picked</i>"
         for f in old:
             close_tree(f)
 
