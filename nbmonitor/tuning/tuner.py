@@ -242,8 +242,10 @@ class Tuner:
     def widget(self) -> Any:
         """The :class:`~nbmonitor.tuning.widget.TunerWidget` of this tuner."""
         if self.widget_view is None:
+            from ..widgets.unsaved import run_detached
             from .widget import TunerWidget
-            self.widget_view = TunerWidget(self)
+            # Built with no parent message: executors save none of its state.
+            self.widget_view = run_detached(TunerWidget, self)
         return self.widget_view
 
     def _auto_show(self) -> None:

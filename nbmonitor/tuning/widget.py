@@ -23,6 +23,7 @@ import ipywidgets as W
 
 from ..widgets.closing import close_tree
 from ..widgets.dashboard import Dashboard
+from ..widgets.unsaved import run_detached
 from .charts import CurvesChart, ParallelChart
 from .results import best_number, fingerprint
 from .snapshot import bundle
@@ -184,14 +185,23 @@ class TunerWidget:
                     pass
 
     # -- tuner events ------------------------------------------------------------
+    # Widget traffic goes with no parent message (see ..widgets.unsaved): executors
+    # keep none of the tuner's state; only the frozen output, sent with the cell's
+    # parent, stays in the notebook.
     def trial_view(self, run: Any, max_points: int) -> Dashboard:
         """The live dashboard of a trial, placed inside the tuner."""
+        return run_detached(self._trial_view, run, max_points)
+
+    def _trial_view(self, run: Any, max_points: int) -> Dashboard:
         dash = Dashboard(run, max_points)
         self.live.children = [dash.widget]
         return dash
 
     def trial_refresh(self, run: Any) -> None:
         """Called by the trial's refresher: its objective curve, live."""
+        run_detached(self._trial_refresh, run)
+
+    def _trial_refresh(self, run: Any) -> None:
         name = self.tuner.objective
         if name in run.buffer:
             steps, values, _ = run.buffer.series(name).arrays()
@@ -199,6 +209,12 @@ class TunerWidget:
             self.curves.set_curve(number, steps, values, "running", False)
 
     def _on_event(self, event: str, data: Any) -> None:
+        if event == "end":
+            self.freeze()  # the output's update goes with the cell's parent
+        else:
+            run_detached(self._update, event, data)
+
+    def _update(self, event: str, data: Any) -> None:
         if event == "values":
             self.set_controls(self.tuner.values)
         elif event == "trial_start":
@@ -209,8 +225,6 @@ class TunerWidget:
             self._running = None
             self.live.children = []
             self.refresh()
-        elif event == "end":
-            self.freeze()
 
     def refresh(self) -> None:
         """Redraw the curves, the parallel coordinates and the table."""
@@ -237,7 +251,7 @@ class TunerWidget:
         if seen == self._seen:
             return False
         self._seen = seen
-        self.refresh()
+        run_detached(self.refresh)
         return True
 
     def _poll_loop(self) -> None:
@@ -267,6 +281,7 @@ class TunerWidget:
         widget (with the tuner's ``keep_live``: the snapshot beside the widget)."""
         if self._display is None:
             return
+        run_detached(self.refresh)  # the last trial's end, for keep_live
         data = bundle(self.tuner)
         if getattr(self.tuner, "keep_live", False):
             data["application/vnd.jupyter.widget-view+json"] = {
