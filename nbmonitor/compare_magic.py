@@ -56,7 +56,9 @@ def compare(*refs: str, store: Any = None, notebook: str | None = None, last: in
     def freeze_on_next_cell(*_: Any) -> None:
         freeze()
 
-    widget = CompareWidget(runs, curves, on_freeze=freeze)
+    from .widgets.unsaved import run_detached
+    # Built with no parent message: executors save none of its state.
+    widget = run_detached(CompareWidget, runs, curves, on_freeze=freeze)
     view = {"model_id": widget.widget.model_id, "version_major": 2, "version_minor": 0}
     handle = display({"text/plain": "nbmonitor compare (live)",
                       "application/vnd.jupyter.widget-view+json": view},

@@ -22,7 +22,7 @@ TEXT = "var(--jp-ui-font-color1, #1f2328)"  # SVG text follows JupyterLab's them
 MUTED = "var(--jp-ui-font-color2, #57606a)"
 RULE = "var(--jp-border-color1, #bdbdbd)"
 TITLE = {"font-size": "13px"}
-X_LABEL = "report (epoch when the objective is logged per epoch)"
+X_LABEL = "epoch (objective report)"
 
 
 def _figure(title: str, axes: list[bq.Axis], width: str, margin: dict) -> bq.Figure:
@@ -58,12 +58,14 @@ class CurvesChart:
     def __init__(self, objective: str) -> None:
         self.x = bq.LinearScale(min=0.0, max=2.0)
         self.y = bq.LinearScale(min=0.0, max=1.0)
-        axes = [bq.Axis(scale=self.x, label=X_LABEL, num_ticks=5, tick_format=".0f"),
+        self.ax_x = bq.Axis(scale=self.x, label=X_LABEL, tick_format=".0f",
+                            tick_values=np.arange(1, 3, dtype=float))
+        axes = [self.ax_x,
                 bq.Axis(scale=self.y, side="left", num_ticks=5, tick_format=".3g",
                         grid_lines="dashed")]
         self.lines: dict[int, bq.Lines] = {}
         self.data: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.figure = _figure(f"{objective} per trial", axes, "440px",
+        self.figure = _figure(f"{objective} per trial", axes, "340px",
                               {"top": 35, "bottom": 45, "left": 60, "right": 15})
 
     def set_curve(self, number: int, steps: Any, values: Any, status: str,
@@ -99,13 +101,18 @@ class CurvesChart:
     def _rescale(self) -> None:
         lo, hi = value_range([y for _, y in self.data.values()])
         n = max((len(x) for x, _ in self.data.values()), default=1)
+        n = max(2, n)
+        step = max(1, int(np.ceil(n / 8)))  # at most ~8 integer ticks
         with self.x.hold_sync(), self.y.hold_sync():
-            self.x.min, self.x.max = 0.5, max(2.0, n + 0.5)
+            self.x.min, self.x.max = 1.0, float(n)
             self.y.min, self.y.max = lo, hi
+        ticks = np.arange(1, n + 1, step, dtype=float)
+        if len(ticks) != len(self.ax_x.tick_values) or (ticks != self.ax_x.tick_values).any():
+            self.ax_x.tick_values = ticks
 
     def close(self) -> None:
         """Close every widget of the chart."""
-        for w in [self.figure, *self.lines.values(), self.x, self.y]:
+        for w in [self.figure, *self.lines.values(), self.x, self.y, self.ax_x]:
             close_tree(w)
 
 
@@ -133,7 +140,7 @@ class ParallelChart:
                               default_size=12, font_weight="bold", colors=[TEXT])
         self.ranges = bq.Label(x=[], y=[], text=[], scales=scales, align="middle",
                                default_size=10, colors=[MUTED])
-        self.figure = _figure("parallel coordinates", [self.color_axis], "520px",
+        self.figure = _figure("parallel coordinates", [self.color_axis], "460px",
                               {"top": 35, "bottom": 10, "left": 20, "right": 75})
         self.figure.marks = [self.rules, self.lines, self.best, self.ticks, self.names,
                              self.ranges]
@@ -182,9 +189,10 @@ class ParallelChart:
             self.names.text = pc.axes
             self.ranges.x, self.ranges.y = list(range(n)), [-0.12] * n
             self.ranges.text = ranges
-        self.color_axis.label = objective
-        self.figure.title = ("parallel coordinates" + (f" (best #{best} in red)"
-                                                       if best in pc.trials else ""))
+        # The colour bar's own label is drawn black whatever the theme: the title
+        # names the colour instead.
+        self.figure.title = (f"parallel coordinates, colour: {objective}"
+                             + (f", best #{best} red" if best in pc.trials else ""))
 
     def close(self) -> None:
         """Close every widget of the chart."""

@@ -61,7 +61,7 @@ def draw(tuner: Any) -> Figure:
         ax.legend(fontsize=8)
     lo, hi = value_range([np.asarray(v, float) for _, v in curves.values()])
     ax.set_ylim(lo, hi)
-    ax.set_xlim(0.5, max(2.0, longest + 0.5))
+    ax.set_xlim(1, max(2, longest))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel(X_LABEL + "\n(grey complete, orange pruned, red failed)", fontsize=8)
     _draw_parallel(fig, fig.add_subplot(grid[1]), tuner, df, best)
@@ -71,8 +71,8 @@ def draw(tuner: Any) -> Figure:
 def _draw_parallel(fig: Figure, ax: Any, tuner: Any, df: Any, best: int | None) -> None:
     pc = parallel(df, tuner.space, tuner.objective)
     n = len(pc.axes)
-    ax.set_title("parallel coordinates" + (f" (best #{best} in red)" if best in pc.trials
-                                           else ""), fontsize=10)
+    ax.set_title(f"parallel coordinates, colour: {tuner.objective}"
+                 + (f", best #{best} red" if best in pc.trials else ""), fontsize=10)
     ax.set_xlim(-0.35, max(n - 1, 1) + 0.35)
     ax.set_ylim(-0.16, 1.13)
     ax.axis("off")
@@ -125,7 +125,9 @@ def summary_text(tuner: Any) -> str:
     lines = [f"nbmonitor tuner {tuner.study_name}: {_plural(len(df), 'trial')}"
              + (": " if counts else "") + ", ".join(f"{n} {s}" for s, n in counts.items())]
     if best_number(tuner.study) is not None:
-        lines.append(f"best {tuner.objective}={tuner.best_value:.6g} with {tuner.best_params}")
+        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
+                           for k, v in tuner.best_params.items())
+        lines.append(f"best {tuner.objective}={tuner.best_value:.6g} with {params}")
     return "\n".join(lines)
 
 

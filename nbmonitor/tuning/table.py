@@ -114,7 +114,7 @@ CSS = """<style>
   border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}
 .nbm-results .nbm-num {text-align:right}
 .nbm-results .nbm-best {background:var(--jp-warn-color3,#fff3b0);font-weight:600}
-body[data-jp-theme-light='false'] .nbm-results .nbm-best {background:#5c4a00}
+body[data-jp-theme-light='false'] .nbm-results .nbm-best {background:#332b00}
 .nbm-results .nbm-status-complete {color:var(--jp-success-color1,#1a7f37)}
 .nbm-results .nbm-status-pruned {color:var(--jp-warn-color0,#9a6700)}
 .nbm-results .nbm-status-failed {color:var(--jp-error-color1,#cf222e)}
