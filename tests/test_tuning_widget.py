@@ -151,3 +151,22 @@ def test_sweep_button_leaves_the_kernel_free_and_stop_ends_it():
         assert nbmonitor.last_run().step < 50 * STEPS_PER_EPOCH
     finally:
         view.close()
+
+
+def test_single_point_curves_show_and_never_freeze_the_range():
+    from nbmonitor.tuning.charts import CurvesChart
+    chart = CurvesChart("val/loss")
+    try:
+        chart.set_curve(0, [8], [0.5], "pruned", False)  # pruned after one report
+        line = chart.lines[0]
+        assert line.marker == "circle" and list(line.y) == [0.5]
+        assert chart.y.min < 0.5 < chart.y.max and chart.y.min >= 0
+        assert chart.x.min < chart.x.max and len(chart.ax_y.tick_values) >= 2
+        chart.set_curve(1, [8, 16, 24, 32], [3.0, 2.0, 1.5, 1.2], "complete", True)
+        assert chart.lines[1].marker is None
+        assert chart.y.min <= 0.5 and chart.y.max >= 3.0 and chart.x.max == 4
+        chart.set_curve(2, [8], [9.0], "pruned", False)  # a later, worse one is seen too
+        assert chart.y.max >= 9.0
+        assert chart.figure.marks[-1] is chart.lines[1]  # best on top
+    finally:
+        chart.close()

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..style import PALETTE
 from ..widgets.closing import close_tree
-from .parallel import parallel
+from .parallel import nice_ticks, parallel
 
 GREY, PRUNED, FAILED = "#8c8c8c", "#d98c00", "#cf222e"
 TEXT = "var(--jp-ui-font-color1, #1f2328)"  # SVG text follows JupyterLab's theme
@@ -60,9 +60,9 @@ class CurvesChart:
         self.y = bq.LinearScale(min=0.0, max=1.0)
         self.ax_x = bq.Axis(scale=self.x, label=X_LABEL, tick_format=".0f",
                             tick_values=np.arange(1, 3, dtype=float))
-        axes = [self.ax_x,
-                bq.Axis(scale=self.y, side="left", num_ticks=5, tick_format=".3g",
-                        grid_lines="dashed")]
+        self.ax_y = bq.Axis(scale=self.y, side="left", tick_format=".3g",
+                            grid_lines="dashed", tick_values=np.array([0.0, 0.5, 1.0]))
+        axes = [self.ax_x, self.ax_y]
         self.lines: dict[int, bq.Lines] = {}
         self.data: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.figure = _figure(f"{objective} per trial", axes, "340px",
@@ -106,13 +106,14 @@ class CurvesChart:
         with self.x.hold_sync(), self.y.hold_sync():
             self.x.min, self.x.max = 1.0, float(n)
             self.y.min, self.y.max = lo, hi
-        ticks = np.arange(1, n + 1, step, dtype=float)
-        if len(ticks) != len(self.ax_x.tick_values) or (ticks != self.ax_x.tick_values).any():
-            self.ax_x.tick_values = ticks
+        for axis, ticks in ((self.ax_x, np.arange(1, n + 1, step, dtype=float)),
+                            (self.ax_y, np.array(nice_ticks(lo, hi, 5), float))):
+            if len(ticks) != len(axis.tick_values) or (ticks != axis.tick_values).any():
+                axis.tick_values = ticks
 
     def close(self) -> None:
         """Close every widget of the chart."""
-        for w in [self.figure, *self.lines.values(), self.x, self.y, self.ax_x]:
+        for w in [self.figure, *self.lines.values(), self.x, self.y, self.ax_x, self.ax_y]:
             close_tree(w)
 
 
