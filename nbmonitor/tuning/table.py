@@ -140,6 +140,13 @@ class ResultsTable:
         self.widget = W.VBox([W.HTML(CSS), self.empty, self.grid])
         self.widget.add_class("nbm-results")
 
+    @property
+    def value(self) -> str:
+        """The table as it is shown now, as static HTML (rows in the current sort)."""
+        if self.df is None:
+            return "<i>no trials yet</i>"
+        return table_html(self.df, self.sort, self.ascending, self.best)
+
     def click(self, column: str) -> None:
         """Sort by ``column``; the same column again reverses the order."""
         if column == self.sort:
