@@ -23,6 +23,7 @@ from .table import table_html as _table_html
 STATUS_COLORS = {"complete": GREY, "pruned": PRUNED, "failed": FAILED,
                  "running": PALETTE[1]}
 WIDTH_PX = 880  # shown width; drawn at twice that for sharp text
+PNG_BUDGET = 90_000  # bytes: the image is in the output twice (PNG and in the HTML)
 
 
 def _plural(n: int, word: str) -> str:
@@ -133,8 +134,14 @@ def summary_text(tuner: Any) -> str:
 
 def bundle(tuner: Any) -> dict[str, str]:
     """PNG of the charts (drawn at 2x), HTML (summary, image, table), text summary."""
-    buf = io.BytesIO()
-    draw(tuner).savefig(buf, format="png", dpi=160, facecolor="white")
+    fig = draw(tuner)
+    dpi = 160.0
+    while True:  # sharp text at 2x, smaller when the image would pass its budget
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+        if buf.tell() <= PNG_BUDGET or dpi <= 60:
+            break
+        dpi = max(60.0, dpi * max(0.6, 0.95 * (PNG_BUDGET / buf.tell()) ** 0.5))
     png = base64.b64encode(buf.getvalue()).decode("ascii")
     text = summary_text(tuner)
     best = best_number(tuner.study)
