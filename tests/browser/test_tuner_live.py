@@ -124,14 +124,16 @@ def test_tuner_sorts_freezes_and_survives_a_restart(lab, page):
         assert objective == sorted(objective)  # best first
         live = _cell(page, SHOW).locator(".nbm-tuner")
         live.locator("button.nbm-th", has_text=re.compile(r"^lr")).click()
-        up = L.wait_until(lambda: (t := page.evaluate(COLUMNS, SHOW)) and
-                          t["heads"][1].endswith("▲") and t, 20, "sorted by lr")
-        lrs = [float(v) for v in up["cols"]["lr"]]
-        assert lrs == sorted(lrs) and lrs != [float(v) for v in table["cols"]["lr"]]
+        def lrs_now(arrow):
+            t = page.evaluate(COLUMNS, SHOW)
+            return t and t["heads"][1].endswith(arrow) and [float(v) for v in t["cols"]["lr"]]
+        # The header and the columns arrive as separate updates: wait for both.
+        lrs = L.wait_until(lambda: (v := lrs_now("▲")) and v == sorted(v) and v, 20,
+                           "rows sorted by lr")
+        assert lrs != [float(v) for v in table["cols"]["lr"]]  # the order changed
         live.locator("button.nbm-th", has_text=re.compile(r"^lr")).click()
-        down = L.wait_until(lambda: (t := page.evaluate(COLUMNS, SHOW)) and
-                            t["heads"][1].endswith("▼") and t, 20, "sorted by lr, reversed")
-        assert [float(v) for v in down["cols"]["lr"]] == sorted(lrs, reverse=True)
+        L.wait_until(lambda: lrs_now("▼") == sorted(lrs, reverse=True), 20,
+                     "rows sorted by lr, reversed")
         parallel = live.locator(".nbm-tuner-parallel")
         names = parallel.locator("text").all_text_contents()
         assert {"lr", "hidden", "val/loss"} <= {n.strip() for n in names}
