@@ -170,3 +170,12 @@ def test_single_point_curves_show_and_never_freeze_the_range():
         assert chart.figure.marks[-1] is chart.lines[1]  # best on top
     finally:
         chart.close()
+
+
+def test_snapshot_of_a_hostile_study_draws_and_escapes():
+    t = Tuner(train, q=(0.5, 2.0), act=["$x^$", "<b>b</b>"], study_name="$\\frac{<script>$",
+              storage=":memory:", session={"meters": False})
+    t.sweep("random", n_trials=2, pruning=False, seed=0)
+    data = bundle(t)
+    assert data["image/png"] and "<script>" not in data["text/html"]
+    assert "&lt;script&gt;" in data["text/html"] and "<b>b</b>" not in data["text/html"]

@@ -14,6 +14,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from ..snapshot import _plain
 from ..style import PALETTE
 from .charts import FAILED, GREY, PRUNED, X_LABEL, value_range
 from .parallel import parallel
@@ -35,12 +36,12 @@ def draw(tuner: Any) -> Figure:
     df = tuner.results
     best = best_number(tuner.study)
     fig = Figure(figsize=(11, 3.9), dpi=80, layout="constrained")
-    fig.suptitle(f"{tuner.study_name}: {_plural(len(df), 'trial')}"
-                 + (f", best #{best} {tuner.objective}={tuner.best_value:.4g}"
-                    if best is not None else ""), fontsize=11)
+    fig.suptitle(_plain(f"{tuner.study_name}: {_plural(len(df), 'trial')}"
+                        + (f", best #{best} {tuner.objective}={tuner.best_value:.4g}"
+                           if best is not None else "")), fontsize=11)
     grid = fig.add_gridspec(1, 2, width_ratios=[1, 1.25])
     ax = fig.add_subplot(grid[0])
-    ax.set_title(f"{tuner.objective} per trial", fontsize=10)
+    ax.set_title(_plain(f"{tuner.objective} per trial"), fontsize=10)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     states = dict(zip(df["trial"], df["status"])) if len(df) else {}
@@ -72,8 +73,8 @@ def draw(tuner: Any) -> Figure:
 def _draw_parallel(fig: Figure, ax: Any, tuner: Any, df: Any, best: int | None) -> None:
     pc = parallel(df, tuner.space, tuner.objective)
     n = len(pc.axes)
-    ax.set_title(f"parallel coordinates, colour: {tuner.objective}"
-                 + (f", best #{best} red" if best in pc.trials else ""), fontsize=10)
+    ax.set_title(_plain(f"parallel coordinates, colour: {tuner.objective}"
+                        + (f", best #{best} red" if best in pc.trials else "")), fontsize=10)
     ax.set_xlim(-0.35, max(n - 1, 1) + 0.35)
     ax.set_ylim(-0.16, 1.13)
     ax.axis("off")
@@ -81,9 +82,9 @@ def _draw_parallel(fig: Figure, ax: Any, tuner: Any, df: Any, best: int | None) 
         ax.plot([j, j], [0, 1], color="#9e9e9e", lw=1.2, zorder=1)
         for pos, text in zip(*spec.ticks()):
             ax.plot([j - 0.02, j], [pos, pos], color="#9e9e9e", lw=1, zorder=1)
-            ax.text(j - 0.04, pos, text, ha="right", va="center", fontsize=7.5,
+            ax.text(j - 0.04, pos, _plain(text), ha="right", va="center", fontsize=7.5,
                     color="#444444", zorder=4)
-        ax.text(j, 1.07, spec.name, ha="center", va="bottom", fontsize=8.5,
+        ax.text(j, 1.07, _plain(spec.name), ha="center", va="bottom", fontsize=8.5,
                 fontweight="bold", color="#1f2328")
         rng = (f"{len(spec.categories)} values" if spec.kind == "category" else
                f"{spec.low:.3g}..{spec.high:.3g}" + (" log" if spec.kind == "log" else ""))
@@ -103,7 +104,7 @@ def _draw_parallel(fig: Figure, ax: Any, tuner: Any, df: Any, best: int | None) 
     if best in pc.trials:
         ax.plot(range(n), y[pc.trials.index(best)], color=PALETTE[3], lw=3, zorder=3)
     bar = fig.colorbar(cmap_mappable(norm, cmap), ax=ax, fraction=0.04, pad=0.01)
-    bar.set_label(tuner.objective, fontsize=8)
+    bar.set_label(_plain(tuner.objective), fontsize=8)
     bar.ax.tick_params(labelsize=7)
 
 
