@@ -20,6 +20,24 @@ from .widgets.chart import PALETTE
 
 DASHES = ["-", "--", ":", "-."]
 DIFF_STYLE = "background:#fff3b0"
+COLUMNS = 2  # charts per row, live and frozen
+WIDTH_PX = 880  # shown width of the image (drawn at twice that)
+# The live table follows JupyterLab's theme; the static one keeps its own light colours.
+LIVE_CSS = """<style>
+.nbm-compare-table {border-collapse:collapse;font-size:12px;
+  color:var(--jp-ui-font-color1,#1f2328);font-variant-numeric:tabular-nums}
+.nbm-compare-table th, .nbm-compare-table td {padding:1px 8px;text-align:right;
+  border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}
+.nbm-compare-table tbody th {text-align:left}
+.nbm-compare-table tr.nbm-differs {background:var(--jp-warn-color3,#fff3b0)}
+body[data-jp-theme-light='false'] .nbm-compare-table tr.nbm-differs {background:#4d3d00}
+</style>"""
+
+
+def run_colors(runs: list[StoredRun]) -> dict[str, str]:
+    """Run id -> colour, by the run's place among all compared runs: a run keeps its
+    colour whichever runs are picked, live and frozen."""
+    return {r.id: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)}
 
 
 def pick_runs(store: SqliteStore, refs: list[str] | None = None,
@@ -82,18 +100,25 @@ def table(runs: list[StoredRun]) -> list[tuple[str, list[str], bool]]:
     return [(lab, cells, len(set(cells)) > 1) for lab, cells in rows]
 
 
-def table_html(runs: list[StoredRun]) -> str:
+def table_html(runs: list[StoredRun], live: bool = False) -> str:
     """An HTML table of :func:`table`; rows that differ are highlighted. Every user
-    string is escaped."""
+    string is escaped. ``live``: colours from JupyterLab's theme (the widget), else
+    light colours of its own (the snapshot)."""
     e = html.escape
     head = "".join(f"<th>{e(label(r))}</th>" for r in runs)
     body = []
     for lab, cells, differs in table(runs):
-        style = f' style="{DIFF_STYLE}"' if differs else ""
+        if live:
+            attr = " class='nbm-differs'" if differs else ""
+        else:
+            attr = f' style="{DIFF_STYLE}"' if differs else ' style="background:#ffffff"'
         tds = "".join(f"<td>{e(c)}</td>" for c in cells)
-        body.append(f"<tr{style}><th style='text-align:left'>{e(lab)}</th>{tds}</tr>")
-    return (f"<table class='nbm-compare'><thead><tr><th></th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+        body.append(f"<tr{attr}><th style='text-align:left'>{e(lab)}</th>{tds}</tr>")
+    if live:
+        return (f"{LIVE_CSS}<table class='nbm-compare nbm-compare-table'><thead><tr><th></th>"
+                f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (f"<table class='nbm-compare' style='color:#1f2328;background:#ffffff'><thead>"
+            f"<tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
 def table_text(runs: list[StoredRun]) -> str:
@@ -109,11 +134,15 @@ def table_text(runs: list[StoredRun]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]]) -> Figure:
-    """One subplot per metric group; a color per run, a dash per series."""
+def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]],
+         colors: dict[str, str] | None = None) -> Figure:
+    """One subplot per metric group, :data:`COLUMNS` a row; a colour per run
+    (``colors``, default :func:`run_colors` of ``runs``), a dash per series."""
+    colors = colors or run_colors(runs)
+    curves = {r.id: curves.get(r.id, {}) for r in runs}
     groups = metric_groups(curves)
     n = max(1, len(groups))
-    cols = min(3, n)
+    cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
     fig.suptitle(_plain("compare: " + ", ".join(r.name for r in runs)), fontsize=10)
@@ -123,7 +152,7 @@ def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]]) -> Figure:
             for k, name in enumerate(names):
                 if name in curves.get(run.id, {}):
                     s, v = curves[run.id][name]
-                    ax.plot(s, v, color=PALETTE[j % len(PALETTE)], lw=1.3,
+                    ax.plot(s, v, color=colors.get(run.id, PALETTE[j % len(PALETTE)]), lw=1.3,
                             ls=DASHES[k % len(DASHES)], label=_plain(f"{run.name} {name}"))
         ax.legend(fontsize=6, loc="best")
         ax.set_xlabel("step", fontsize=7)
@@ -132,11 +161,15 @@ def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]]) -> Figure:
     return fig
 
 
-def bundle(runs: list[StoredRun], curves: dict[str, dict[str, tuple]]) -> dict[str, str]:
-    """The static comparison: PNG of the curves, HTML table (PNG and table), text."""
+def bundle(runs: list[StoredRun], curves: dict[str, dict[str, tuple]],
+           colors: dict[str, str] | None = None) -> dict[str, str]:
+    """The static comparison: PNG of the curves (drawn at 2x), HTML (image and
+    table), text."""
     png = io.BytesIO()
-    draw(runs, curves).savefig(png, format="png")
+    draw(runs, curves, colors).savefig(png, format="png", dpi=160, facecolor="white")
     b64 = base64.b64encode(png.getvalue()).decode("ascii")
+    img = (f"<img src='data:image/png;base64,{b64}' width='{WIDTH_PX}' "
+           f"style='max-width:100%' alt='compared runs'/>")
     return {"image/png": b64,
-            "text/html": f"<img src='data:image/png;base64,{b64}'/>" + table_html(runs),
+            "text/html": f"<div class='nbm-compare-snapshot'>{img}{table_html(runs)}</div>",
             "text/plain": table_text(runs)}

@@ -6,6 +6,7 @@ import pytest
 
 import nbmonitor
 from nbmonitor import Tuner
+from nbmonitor.tuning import engine
 
 from .tuning_train import STEPS_PER_EPOCH, train
 
@@ -46,7 +47,8 @@ def test_pruning_stops_a_bad_trial_at_a_step_boundary():
     t = tuner(q=(0.1, 10.0), epochs=(1, 6))
     for q in (1.0, 1.1, 9.0):  # two good trials, then a bad one
         t.study.enqueue_trial({"q": q, "epochs": 4})
-    df = t.sweep("random", n_trials=3, pruning=True)
+    eager = engine.pruner(True, n_startup=2, n_warmup=0)  # prune from the first report
+    df = t.sweep("random", n_trials=3, pruning=True, pruner=eager)
     assert list(df["status"]) == ["complete", "complete", "pruned"]
     run = nbmonitor.last_run()
     assert run.status == "stopped" and run.hparams["q"] == 9.0
@@ -57,6 +59,17 @@ def test_pruning_stops_a_bad_trial_at_a_step_boundary():
     assert run.buffer.series("val/loss").count == 1
     assert any(e.kind == "tuning" and "pruned" in e.message for e in run.events)
     assert t.objective_curves()[2][1] == [pytest.approx(df["val/loss"][2])]
+
+
+def test_default_pruning_lets_trials_show_a_trend():
+    t = tuner(q=(0.5, 4.0), seed=1)
+    t.values["epochs"] = 5
+    df = t.sweep("tpe", n_trials=8, pruning=True)
+    curves = t.objective_curves()
+    assert list(df["status"][:4]) == ["complete"] * 4  # the startup trials finish
+    for number, status in zip(df["trial"], df["status"]):
+        assert status in ("complete", "pruned")
+        assert len(curves[number][1]) >= 3 or status == "complete"  # 3 reports first
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on():

@@ -1,5 +1,6 @@
 """A real kernel (nbclient) runs a 3-trial sweep: the tuner's output ends with the
-static snapshot (an image) beside the widget, and a failing trial does not stop it."""
+static snapshot (an image) in place of the widget, whose state is not saved, and a
+failing trial does not stop it."""
 import base64
 
 import pytest
@@ -35,7 +36,9 @@ def test_sweep_in_a_kernel_freezes_to_an_image(tmp_path):
     bundles = display_data(nb.cells[1])
     assert len(bundles) == 1  # the tuner, updated in place
     data = bundles[0]
-    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "application/vnd.jupyter.widget-view+json" not in data  # frozen: no widget
+    assert not nb.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state")  # all closed
     png = base64.b64decode(data["image/png"])
     assert png.startswith(b"\x89PNG") and len(png) > 5_000
     assert "3 trials" in data["text/plain"]

@@ -97,7 +97,7 @@ def test_widget_poll_picks_up_trials_of_another_process(tmp_path, target):
         trial.report(1.5, 1)
         assert view.poll()
         assert list(view.curves.lines[0].y) == [2.0, 1.5]
-        assert "running" in view.table.value and "1 trials: 1 running" in view.status.value
+        assert "running" in view.table.value and "1 trial: 1 running" in view.status.value
         assert not view.poll()
         trial.report(1.2, 2)
         assert view.poll() and list(view.curves.lines[0].y) == [2.0, 1.5, 1.2]

@@ -111,11 +111,13 @@ def sampler(method: str, space: dict[str, Param], n_trials: int, seed: int | Non
     raise ValueError(f"unknown sweep method {method!r}; use one of {METHODS}")
 
 
-def pruner(pruning: bool | Any, n_startup: int = 2) -> Any:
-    """A median pruner (``True``), no pruning (``False``), or the pruner given."""
+def pruner(pruning: bool | Any, n_startup: int = 4, n_warmup: int = 2) -> Any:
+    """A median pruner (``True``: after ``n_startup`` finished trials, from a trial's
+    ``n_warmup + 1``-th report, so trials show a trend first), no pruning
+    (``False``), or the pruner given."""
     op = optuna()
     if pruning is True:
-        return op.pruners.MedianPruner(n_startup_trials=n_startup, n_warmup_steps=0)
+        return op.pruners.MedianPruner(n_startup_trials=n_startup, n_warmup_steps=n_warmup)
     if pruning is False or pruning is None:
         return op.pruners.NopPruner()
     return pruning

@@ -132,7 +132,13 @@ class TrialSession(Session):
             super()._open_view(run)
 
     def refresh(self) -> None:
-        super().refresh()
+        if self._view_factory is not None:
+            # The trial's dashboard lives inside the tuner: no parent message, so
+            # executors save none of its state (see ..widgets.unsaved).
+            from ..widgets.unsaved import run_detached
+            run_detached(super().refresh)
+        else:
+            super().refresh()
         if self.reporter is not None:
             try:
                 self.reporter.poll()

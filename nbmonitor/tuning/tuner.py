@@ -30,13 +30,15 @@ class Tuner:
     :class:`~nbmonitor.session.Session` (``meters``, ``store``, ``refresh_hz``).
     Ranges may also be given as ``space={...}`` when a name clashes with an option.
     ``record`` writes what a worker needs into the study (see :meth:`worker_command`).
+    In a notebook the tuner's output becomes a static snapshot (and its widgets are
+    closed) when a run or sweep ends; ``keep_live=True`` keeps the widget too.
     """
 
     def __init__(self, fn: Callable[..., Any], *, objective: str = "val/loss",
                  direction: str = "minimize", study_name: str | None = None,
                  storage: Any = None, report_every: int = 10, seed: int | None = None,
                  session: dict[str, Any] | None = None, space: dict[str, Any] | None = None,
-                 record: bool = True, **ranges: Any) -> None:
+                 record: bool = True, keep_live: bool = False, **ranges: Any) -> None:
         self.fn = fn
         self.space = build_space(fn, {**(space or {}), **ranges})
         self.objective = objective
@@ -55,6 +57,7 @@ class Tuner:
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
         self.record = record
+        self.keep_live = keep_live
         if record:  # what a worker needs to run trials of this study
             share.record(self)
 
@@ -221,6 +224,14 @@ class Tuner:
         trial_end, end (of a sweep or a single run) and values (set by apply_best)."""
         self._listeners.append(listener)
 
+    def detach(self, view: Any) -> None:
+        """Forget the widget ``view`` (frozen): no more events to it, and the next
+        display or run shows a new one."""
+        self._listeners = [f for f in self._listeners if getattr(f, "__self__", None)
+                           is not view]
+        if self.widget_view is view:
+            self.widget_view = None
+
     def _emit(self, event: str, data: Any) -> None:
         for listener in list(self._listeners):
             try:
@@ -231,8 +242,10 @@ class Tuner:
     def widget(self) -> Any:
         """The :class:`~nbmonitor.tuning.widget.TunerWidget` of this tuner."""
         if self.widget_view is None:
+            from ..widgets.unsaved import run_detached
             from .widget import TunerWidget
-            self.widget_view = TunerWidget(self)
+            # Built with no parent message: executors save none of its state.
+            self.widget_view = run_detached(TunerWidget, self)
         return self.widget_view
 
     def _auto_show(self) -> None:

@@ -4,15 +4,16 @@ sortable results table and Apply best.
 
 Buttons only start work on a background thread (the kernel stays usable and the
 Stop button live, see DESIGN.md "Threads and the busy kernel"); the tuner's events
-redraw the charts and the table; when a run or sweep ends the displayed output also
-gets the static snapshot, so a saved notebook shows it without widget state.
+redraw the charts and the table. When a run or sweep ends the displayed output is
+replaced by the static snapshot and every widget is closed (``keep_live`` keeps the
+widget beside the snapshot), so a saved notebook shows the snapshot after a kernel
+restart and carries no widget state; display the tuner again to go on.
 While displayed on a shared storage, a thread polls the study every ``POLL_S``
 seconds and redraws when other processes (``python -m nbmonitor.worker``) added,
 ended or reported trials: their curves are the objective values they reported.
 """
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
@@ -20,46 +21,14 @@ import ipywidgets as W
 
 from ..widgets.closing import close_tree
 from ..widgets.dashboard import Dashboard
+from ..widgets.unsaved import run_detached
 from .charts import CurvesChart, ParallelChart
+from .controls import control, error_line, on_grid, status_line
 from .results import best_number, fingerprint
-from .snapshot import bundle, table_html
-from .space import Choice, Fixed, IntRange, Param, Uniform
+from .snapshot import bundle
+from .table import ResultsTable
 
-WIDE = {"width": "360px"}
 POLL_S = 2.0
-
-
-def control(param: Param, value: Any) -> W.Widget:
-    """The control of one hyperparameter: log slider, slider, int slider, dropdown,
-    checkbox, or a text box for a fixed value."""
-    name = param.name
-    style = {"description_width": "110px"}
-    if isinstance(param, Uniform) and param.log:
-        return W.FloatLogSlider(value=value, base=10, min=math.log10(param.low),
-                                max=math.log10(param.high), step=0.01, description=name,
-                                readout_format=".2e", style=style, layout=WIDE)
-    if isinstance(param, Uniform):
-        return W.FloatSlider(value=value, min=param.low, max=param.high,
-                             step=(param.high - param.low) / 100, description=name,
-                             readout_format=".3g", style=style, layout=WIDE)
-    if isinstance(param, IntRange):
-        return W.IntSlider(value=value, min=param.low, max=param.high, step=param.step,
-                           description=name, style=style, layout=WIDE)
-    if isinstance(param, Choice):
-        if sorted(map(repr, param.choices)) == ["False", "True"]:
-            return W.Checkbox(value=bool(value), description=name, style=style)
-        options = [(str(c), c) for c in param.choices]
-        return W.Dropdown(options=options, value=value, description=name, style=style)
-    assert isinstance(param, Fixed)
-    if isinstance(value, bool):
-        return W.Checkbox(value=value, description=name, style=style)
-    if isinstance(value, int):
-        return W.IntText(value=value, description=name, style=style)
-    if isinstance(value, float):
-        return W.FloatText(value=value, description=name, style=style)
-    if isinstance(value, str):
-        return W.Text(value=value, description=name, style=style)
-    return W.Text(value=repr(value), description=name, disabled=True, style=style)
 
 
 class TunerWidget:
@@ -70,7 +39,7 @@ class TunerWidget:
         self.controls = {n: control(p, tuner.values[n]) for n, p in tuner.space.items()}
         for name, w in self.controls.items():
             if not (isinstance(w, W.Text) and w.disabled):
-                w.observe(lambda ch, n=name: tuner.values.__setitem__(n, ch["new"]), "value")
+                w.observe(lambda ch, n=name: self._on_control(n, ch["new"]), "value")
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.apply_button = W.Button(description="Apply best", icon="star")
         self.method = W.Dropdown(options=["tpe", "random", "grid"], value="tpe",
@@ -83,18 +52,14 @@ class TunerWidget:
         self.status = W.HTML("")
         self.live = W.Box()  # the dashboard of the trial training now
         self.curves = CurvesChart(tuner.objective)
-        self.parallel = ParallelChart()
-        self.sort = W.Dropdown(options=[], description="sort by", layout={"width": "220px"})
-        self.ascending = W.ToggleButton(value=True, description="ascending")
-        self.table = W.HTML("")
+        self.parallel = ParallelChart(tuner.direction)
+        self.table = ResultsTable(tuner.objective, ascending=tuner.direction == "minimize")
         self.run_button.on_click(lambda _: self._start(self.tuner.run))
         self.sweep_button.on_click(lambda _: self._start(
             self.tuner.sweep, method=self.method.value, n_trials=self.n_trials.value,
             pruning=self.pruning.value))
         self.stop_button.on_click(lambda _: self.tuner.stop())
         self.apply_button.on_click(lambda _: self.apply_best())
-        self.sort.observe(lambda _: self.refresh_table(), "value")
-        self.ascending.observe(lambda _: self.refresh_table(), "value")
         # Rows wrap, and the sliders' column keeps its width, so narrow outputs stack
         # the sweep settings under the sliders instead of squeezing one over the other.
         wrap = {"flex_flow": "row wrap"}
@@ -104,12 +69,14 @@ class TunerWidget:
             W.HBox([W.VBox(list(self.controls.values()), layout={"flex": "0 0 auto"}),
                     W.VBox([W.HBox([self.run_button, self.apply_button]), sweep,
                             self.status], layout={"flex": "1 1 300px"})], layout=wrap),
-            self.live, W.HBox([self.curves.figure, self.parallel.figure]),
-            W.HBox([self.sort, self.ascending]), self.table])
+            self.live, W.HBox([self.curves.figure, self.parallel.figure], layout=wrap),
+            self.table.widget])
         self.widget.add_class("nbm-tuner")
         self.run_button.add_class("nbm-tuner-run")  # hooks for the browser tests
         self.curves.figure.add_class("nbm-tuner-curves")
+        self.parallel.figure.add_class("nbm-tuner-parallel")
         self._display: Any = None
+        self._df: Any = None
         self._lock = threading.Lock()
         self._running: int | None = None  # the trial this process trains now
         self._seen: tuple | None = None  # the study's fingerprint at the last poll
@@ -125,7 +92,7 @@ class TunerWidget:
             try:
                 action(**kwargs)
             except Exception as e:
-                self.status.value = f"<b>error</b>: {type(e).__name__}: {e}"
+                self.status.value = error_line(e)
         threading.Thread(target=work, name="nbmonitor-tuner", daemon=True).start()
 
     def apply_best(self) -> None:
@@ -133,7 +100,11 @@ class TunerWidget:
         try:
             self.tuner.apply_best()
         except ValueError as e:
-            self.status.value = str(e)
+            self.status.value = error_line(e)
+
+    def _on_control(self, name: str, value: Any) -> None:
+        if not on_grid(self.controls[name], self.tuner.values.get(name), value):
+            self.tuner.values[name] = value
 
     def set_controls(self, values: dict[str, Any]) -> None:
         """Move the controls to ``values`` (unknown or out-of-range values skipped)."""
@@ -146,14 +117,23 @@ class TunerWidget:
                     pass
 
     # -- tuner events ------------------------------------------------------------
+    # Widget traffic goes with no parent message (see ..widgets.unsaved): executors
+    # keep none of the tuner's state; only the frozen output, sent with the cell's
+    # parent, stays in the notebook.
     def trial_view(self, run: Any, max_points: int) -> Dashboard:
         """The live dashboard of a trial, placed inside the tuner."""
+        return run_detached(self._trial_view, run, max_points)
+
+    def _trial_view(self, run: Any, max_points: int) -> Dashboard:
         dash = Dashboard(run, max_points)
         self.live.children = [dash.widget]
         return dash
 
     def trial_refresh(self, run: Any) -> None:
         """Called by the trial's refresher: its objective curve, live."""
+        run_detached(self._trial_refresh, run)
+
+    def _trial_refresh(self, run: Any) -> None:
         name = self.tuner.objective
         if name in run.buffer:
             steps, values, _ = run.buffer.series(name).arrays()
@@ -161,17 +141,22 @@ class TunerWidget:
             self.curves.set_curve(number, steps, values, "running", False)
 
     def _on_event(self, event: str, data: Any) -> None:
+        if event == "end":
+            self.freeze()  # the output's update goes with the cell's parent
+        else:
+            run_detached(self._update, event, data)
+
+    def _update(self, event: str, data: Any) -> None:
         if event == "values":
             self.set_controls(self.tuner.values)
         elif event == "trial_start":
             self._running = data
-            self.status.value = f"trial #{data} training"
+            self.status.value = status_line(len(self._df) if self._df is not None else 0,
+                                            {}, data)
         elif event == "trial_end":
             self._running = None
             self.live.children = []
             self.refresh()
-        elif event == "end":
-            self.freeze()
 
     def refresh(self) -> None:
         """Redraw the curves, the parallel coordinates and the table."""
@@ -185,23 +170,11 @@ class TunerWidget:
                     continue  # drawn live by trial_refresh from its own series
                 self.curves.set_curve(number, steps, values, states.get(number, ""),
                                       number == best)
-            self.parallel.update(df, tuner.space, tuner.objective)
-            options = [c for c in df.columns if c not in ("run_id", "error")]
-            if list(self.sort.options) != options:
-                self.sort.options = options
-                self.sort.value = tuner.objective
+            self.parallel.update(df, tuner.space, tuner.objective, best, tuner.direction)
             self._df = df
-            self.refresh_table()
+            self.table.update(df, best)
             counts = df["status"].value_counts().to_dict() if len(df) else {}
-            training = f"trial #{self._running} training; " if self._running is not None else ""
-            self.status.value = (f"{training}{len(df)} trials: " + ", ".join(
-                f"{n} {s}" for s, n in counts.items()))
-
-    def refresh_table(self) -> None:
-        """Redraw the table with the current sort."""
-        df = getattr(self, "_df", None)
-        if df is not None:
-            self.table.value = table_html(df, self.sort.value, self.ascending.value)
+            self.status.value = status_line(len(df), counts, self._running)
 
     def poll(self) -> bool:
         """Redraw if the study changed since the last poll (trials added, ended or
@@ -210,7 +183,7 @@ class TunerWidget:
         if seen == self._seen:
             return False
         self._seen = seen
-        self.refresh()
+        run_detached(self.refresh)
         return True
 
     def _poll_loop(self) -> None:
@@ -236,13 +209,23 @@ class TunerWidget:
         self.start_polling()
 
     def freeze(self) -> None:
-        """Give the displayed output the static snapshot beside the live widget."""
+        """Replace the displayed output by the static snapshot and close every
+        widget (with the tuner's ``keep_live``: the snapshot beside the widget)."""
         if self._display is None:
             return
+        run_detached(self.refresh)  # the last trial's end, for keep_live
         data = bundle(self.tuner)
-        data["application/vnd.jupyter.widget-view+json"] = {
-            "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
-        self._display.update(data, raw=True)
+        if getattr(self.tuner, "keep_live", False):
+            data["application/vnd.jupyter.widget-view+json"] = {
+                "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
+            self._display.update(data, raw=True)
+            return
+        try:
+            self._display.update(data, raw=True)
+        finally:
+            self._display = None
+            self.tuner.detach(self)
+            self.close()
 
     def close(self) -> None:
         """Stop polling and close every widget of the tuner."""
@@ -252,4 +235,5 @@ class TunerWidget:
             self._poller = None
         self.curves.close()
         self.parallel.close()
+        self.table.close()
         close_tree(self.widget)
