@@ -139,17 +139,36 @@ def error_tail(exc: BaseException, lines: int = 6) -> str:
 
 def objective_value(result: Any, run: Run, objective: str) -> float | None:
     """The trial's objective: the number the function returned, ``result[objective]``
-    for a dict, else the last value of the ``objective`` series."""
+    for a dict, else the last value of the ``objective`` series. TypeError for what
+    is not a number (a string such as ``"0.5"``, a bool), ValueError for a number no
+    float holds (``10**400``)."""
     if isinstance(result, dict) and objective in result:
         result = result[objective]
     if result is not None and not isinstance(result, dict):
-        try:
-            return float(result)
-        except (TypeError, ValueError):
-            raise TypeError(f"the training function returned {result!r}, not a number")
+        return as_number(result)
     if objective in run.buffer and run.buffer.series(objective).count:
         return run.buffer.series(objective).last_value
     return None
+
+
+def as_number(value: Any) -> float:
+    """``value`` as a float when it is a number (a 0-d tensor or array too)."""
+    import numbers
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    kind = type(value).__name__
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ in ("bool", "bool_"):
+        raise TypeError(f"the training function returned {shown} (a {kind}), not a number")
+    if not isinstance(value, numbers.Number) and not hasattr(value, "__float__"):
+        raise TypeError(f"the training function returned {shown} (a {kind}), not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"the objective {shown} is too large for a float") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"the training function returned {shown} (a {kind}), "
+                        "not a number") from None
+    return number
 
 
 def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
@@ -170,6 +189,7 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
     result = None
     try:
         with session as run:
+            _note_run(trial, run)
             reporter = PruningReporter(run, trial, objective, prune=prune,
                                        report_every=report_every).install()
             try:
@@ -187,7 +207,7 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
         return Outcome("failed", error="stopped by the user", run=run, curve=curve)
     try:
         value = objective_value(result, run, objective)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         return Outcome("failed", error=str(e), run=run, curve=curve)
     if value is None or not math.isfinite(value):
         why = ("is not finite" if value is not None else
@@ -197,6 +217,15 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
         reporter.prune = False
         reporter.check()  # report the last point too, without pruning a finished run
     return Outcome("complete", value=value, run=run, curve=curve)
+
+
+def _note_run(trial: Any, run: Run) -> None:
+    """Record the run's id in the trial at its start, so that other processes
+    read its curve from the store while it trains."""
+    try:
+        trial.set_user_attr("run_id", run.id)
+    except Exception:  # the study's database is away: the end of the trial retries
+        pass
 
 
 def _curve(run: Run | None, objective: str) -> tuple[list[float], list[float]]:
