@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -47,6 +48,7 @@ class PruningReporter:
         self.last_epoch = 0
         self.pruned = False
         self._handle: Any = None
+        self._lock = threading.Lock()  # the step hook and the refresher both report
 
     def install(self) -> "PruningReporter":
         """Register the step hook (after nbmonitor's torch hooks); no-op without torch."""
@@ -68,9 +70,15 @@ class PruningReporter:
         if self.check():
             raise StopRun(f"pruned at step {run.step}")
 
-    def check(self) -> bool:
+    def check(self, prune: bool = True) -> bool:
         """Report the objective points logged since the last check (each at its index,
-    so other processes see whole curves); True when the trial should stop (pruned)."""
+        so other processes see whole curves); True when the trial should stop (pruned;
+        never with ``prune=False``, what the refresher uses to report live the values
+        of loops without optimizer steps)."""
+        with self._lock:
+            return self._check(prune)
+
+    def _check(self, prune: bool) -> bool:
         run = self.run
         if self.objective not in run.buffer:
             return False
@@ -90,7 +98,7 @@ class PruningReporter:
         if not math.isfinite(value):
             return False
         self.trial.report(float(value), count - 1)
-        if self.prune and self.trial.should_prune():
+        if prune and self.prune and self.trial.should_prune():
             self.pruned = True
             run.event("tuning", f"pruned: {self.objective}={value:.4g} at point {count - 1}")
             run.request_stop()
@@ -107,6 +115,7 @@ class TrialSession(Session):
         super().__init__(*args, **kwargs)
         self._view_factory = view_factory
         self._on_refresh = on_refresh
+        self.reporter: PruningReporter | None = None  # reports live from refresh()
 
     def _open_view(self, run: Run) -> None:
         if self._view_factory is not None:
@@ -116,6 +125,12 @@ class TrialSession(Session):
 
     def refresh(self) -> None:
         super().refresh()
+        reporter = self.reporter
+        if reporter is not None:
+            try:
+                reporter.check(prune=False)
+            except Exception:  # the study's database is busy or away: next refresh
+                pass
         if self._on_refresh is not None and self.run is not None:
             try:
                 self._on_refresh(self.run)
@@ -192,9 +207,11 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
             _note_run(trial, run)
             reporter = PruningReporter(run, trial, objective, prune=prune,
                                        report_every=report_every).install()
+            session.reporter = reporter
             try:
                 result = fn(**config)
             finally:
+                session.reporter = None
                 reporter.remove()
     except Exception as e:
         return Outcome("failed", error=error_tail(e), run=session.run,
