@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import TunerError
 from .space import Param
 
 METHODS = ("grid", "random", "tpe")
@@ -23,7 +24,7 @@ def optuna() -> Any:
     return _optuna
 
 
-class StorageError(ValueError):
+class StorageError(TunerError):
     """The study storage cannot be opened (one line: what and why, no password)."""
 
 
@@ -115,7 +116,7 @@ def open_study(name: str, storage: Any, direction: str, *, heartbeat: int | None
             raise
         raise StorageError(f"cannot open study {name!r}: {first_line(e)}") from None
     if study.direction.name.lower() != direction:
-        raise ValueError(f"study {name!r} already exists with direction "
+        raise TunerError(f"study {name!r} already exists with direction "
                          f"{study.direction.name.lower()}, not {direction}")
     return study
 
@@ -138,7 +139,7 @@ def load_study(name: str, storage: Any, *, heartbeat: int | None = None,
     op = optuna()
     url = default_storage() if storage is None else storage
     if url is None or url == ":memory:":
-        raise ValueError("a worker needs a storage other processes share: pass --storage URL")
+        raise TunerError("a worker needs a storage other processes share: pass --storage URL")
     rdb = _storage(url, heartbeat, retry_failed)
     try:
         names = op.study.get_all_study_names(rdb)
@@ -146,7 +147,7 @@ def load_study(name: str, storage: Any, *, heartbeat: int | None = None,
         raise StorageError(f"cannot read the studies of {safe_url(str(url))}: "
                            f"{first_line(e)}") from None
     if name not in names:
-        raise ValueError(f"no study {name!r} in {safe_url(str(url))}; studies there: {names}")
+        raise TunerError(f"no study {name!r} in {safe_url(str(url))}; studies there: {names}")
     return op.load_study(study_name=name, storage=rdb)
 
 

@@ -23,6 +23,7 @@ import shlex
 import socket
 from typing import Any, Callable
 
+from .errors import TunerError
 from .space import Choice, IntRange, LogUniform, Param, Uniform
 
 ATTR = "nbmonitor"
@@ -166,7 +167,7 @@ def check_objective(study: Any, name: str, objective: str) -> None:
     values would mean something else); nothing is written."""
     data = load(study)
     if data is not None and data.get("objective") not in (None, objective):
-        raise ValueError(f"study {name!r} was created for objective "
+        raise TunerError(f"study {name!r} was created for objective "
                          f"{data.get('objective')!r}, not {objective!r}: pass "
                          f"objective={data.get('objective')!r} or another study_name")
 
@@ -179,12 +180,12 @@ def choose_target(study_name: str, data: dict[str, Any], target: str | None,
         return target
     recorded = data.get("target")
     if recorded is None:
-        raise ValueError(
+        raise TunerError(
             f"study {study_name!r} was made from {data.get('function')}(), which other "
             f"processes cannot import (defined in a notebook cell?); pass --target "
             f"module:function naming the same function in an importable module")
     if not trust_study:
-        raise ValueError(
+        raise TunerError(
             f"study {study_name!r} names {recorded!r} as its training function; pass "
             f"--target {recorded} to run it (or --trust-study to import whatever the "
             f"study names: anyone who can write to its database chooses that code)")
@@ -201,14 +202,14 @@ def tuner_from_study(cls: Any, study_name: str, storage: Any, target: str | None
     study = load_study(study_name, storage)
     data = load(study)
     if data is None:
-        raise ValueError(f"study {study_name!r} holds no search space: it was not made by "
+        raise TunerError(f"study {study_name!r} holds no search space: it was not made by "
                          f"nbmonitor.Tuner (or made with record=False)")
     fn = resolve(choose_target(study_name, data, target, trust_study))
     space = {name: param_from_json(d) for name, d in data["space"].items()}
     params = inspect.signature(fn).parameters
     missing = [n for n in space if n not in params]
     if missing and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        raise ValueError(f"study {study_name!r} searches {missing}, which "
+        raise TunerError(f"study {study_name!r} searches {missing}, which "
                          f"{getattr(fn, '__qualname__', fn)}() does not take: is it the "
                          f"function the study was made for?")
     tuner = cls(fn, objective=data["objective"], direction=study.direction.name.lower(),

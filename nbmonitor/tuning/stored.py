@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.postgres import is_url, safe_url
+from .errors import TunerError
 
 Curve = tuple[list[float], list[float]]
 DONE = ("COMPLETE", "PRUNED", "FAIL")
@@ -35,6 +36,19 @@ def store_ref(spec: Any) -> str | None:
     except (TypeError, ValueError, OSError):
         return None
     return None if found is None else str(found)
+
+
+def check_store(spec: Any) -> None:
+    """Open the run store a tuner was given (``session={"store": ...}``) before its
+    study is touched: a store it cannot use is one :class:`TunerError`, with nothing
+    written, rather than a failed trial per run."""
+    if spec is None or spec is False:
+        return
+    from ..store import StoreError, open_store
+    try:
+        open_store(spec)
+    except (StoreError, ImportError, OSError) as e:
+        raise TunerError(str(e)) from None
 
 
 class StoredCurves:

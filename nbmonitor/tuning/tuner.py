@@ -15,7 +15,7 @@ from . import engine, results, share
 from .heartbeat import HEARTBEAT_S, Heartbeat
 from .objective import Outcome, run_trial
 from .space import build_space
-from .stored import StoredCurves, store_ref
+from .stored import StoredCurves, check_store, store_ref
 
 
 class Tuner:
@@ -48,6 +48,7 @@ class Tuner:
         self.objective = objective
         self.direction = direction
         self.study_name = study_name or getattr(fn, "__name__", "study")
+        check_store((session or {}).get("store"))
         self.study = engine.open_study(self.study_name, storage, direction,
                                        heartbeat=heartbeat, retry_failed=retry_failed)
         self.storage_url = engine.storage_url(self.study)
