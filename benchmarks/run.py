@@ -10,6 +10,7 @@ process with a time limit, prints progress on stderr and writes
   store   SQLite store throughput and size (bench_store.py)
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
+  postgres  3 workers' trials/s and points/s into PostgreSQL (bench_postgres.py)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters"]
+SECTIONS = ["log", "train", "long", "store", "keras", "meters", "postgres"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -48,6 +49,8 @@ SIZES = {  # quick, full
               {"cases": None}),
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
+    "postgres": ({"short_trials": 3, "long_trials": 1, "long_points": 10_000},
+                 {"short_trials": 20, "long_trials": 2, "long_points": 100_000}),
 }
 
 
@@ -180,6 +183,15 @@ def section_meters(size: dict, selected: list[str] | None) -> str:
     return bench_meters.markdown(rows)
 
 
+def section_postgres(size: dict, selected: list[str] | None) -> str:
+    say("postgres")
+    rows = in_process("bench_postgres", "run", size, timeout=1200)
+    if isinstance(rows, dict):
+        return f"Not measured: {rows['note']}"
+    import bench_postgres
+    return bench_postgres.markdown(rows)
+
+
 TEXT = {
     "log": ("Per-scalar logging cost",
             "One tool per process. Each call is `log(step, value)`, a lambda around the "
@@ -214,6 +226,11 @@ TEXT = {
               "`nbmonitor.monitor`, alternating; median of the pair ratios."),
     "meters": ("Meters", "`benchmarks/bench_meters.py`: the MLP with and without the "
                "meter sampler, interleaved, and the cost of one reading."),
+    "postgres": ("PostgreSQL sweeps", "`benchmarks/bench_postgres.py`: a throwaway "
+                 "PostgreSQL server (fsync on), a study and 3 `python -m nbmonitor.worker` "
+                 "processes writing their runs into the same database; trials/s from the "
+                 "first trial's start to the last one's end, points/s from the first run's "
+                 "start to the last one's end, every stored point counted back."),
 }
 
 

@@ -62,8 +62,8 @@ view.show()
 START = """
 env = {{**os.environ, "PYTHONPATH": os.pathsep.join([{tmp!r}, {root!r}]),
        "NBMONITOR_FRONTEND": "text"}}
-args = shlex.split(cmd)[1:] + ["--n-trials", "3", "--method", "random", "--no-meters",
-                               "--store", URL]
+assert cmd.endswith(f"--store {{URL}}"), cmd  # the workers' runs go to the database too
+args = shlex.split(cmd)[1:] + ["--n-trials", "3", "--method", "random", "--no-meters"]
 procs = [subprocess.Popen([sys.executable, *args], env=env, cwd={tmp!r},
                           stdout=open(f"w{{i}}.log", "w"), stderr=subprocess.STDOUT)
          for i in range(3)]
@@ -134,6 +134,7 @@ def test_notebook_and_three_workers_share_one_postgres(tmp_path, pg_database):
     # while they ran, the widget showed other processes' trials with their points
     assert out["live"], "no foreign trial was seen running in the widget"
     assert max(out["live"].values()) >= 2, out["live"]
+    print("foreign trials seen running, most points drawn:", out["live"])
 
 
 def _trials(url: str, name: str) -> list:

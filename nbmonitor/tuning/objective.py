@@ -3,7 +3,9 @@
 The objective series (``"val/loss"``...) is read at optimizer step boundaries by a
 global optimizer step hook registered after nbmonitor's own torch hooks: each new
 value (at most every ``report_every`` steps, and at every epoch change) is reported
-to the Optuna trial as an intermediate value at the index of that point. When the
+to the Optuna trial as an intermediate value at the index of that point (with up
+to ``BACKLOG`` points logged since the last report; the session's refresher also
+reports, without pruning, for loops with no optimizer steps). When the
 pruner says so the run is asked to stop and :class:`StopRun` is raised right there,
 so a pruned trial ends at that step boundary.
 """
@@ -20,6 +22,9 @@ from typing import Any, Callable
 from ..hooks import StopRun
 from ..run import Run
 from ..session import Session
+
+
+BACKLOG = 20  # earlier points reported per check, besides the latest
 
 
 @dataclass
@@ -90,7 +95,9 @@ class PruningReporter:
         if count - self.reported > 1:  # points logged since the last check
             values = series.arrays()[1]
             if len(values) == count:  # (not when long history was downsampled)
-                for index in range(self.reported, count - 1):
+                # each report is a database write: an objective logged every step
+                # reports its latest BACKLOG points per check (the run store has all)
+                for index in range(max(self.reported, count - 1 - BACKLOG), count - 1):
                     if math.isfinite(values[index]):
                         self.trial.report(float(values[index]), index)
         value = series.last_value

@@ -62,15 +62,20 @@ def require_target(fn: Callable[..., Any]) -> str:
 
 
 def worker_command(tuner: Any) -> str:
-    """``python -m nbmonitor.worker STUDY --storage URL --target module:function``,
-    after recording ``tuner``'s recipe with its current fixed values."""
+    """``python -m nbmonitor.worker STUDY --storage URL --target module:function``
+    (and ``--store URL`` when the tuner's runs go to a PostgreSQL store), after
+    recording ``tuner``'s recipe with its current fixed values."""
     target = require_target(tuner.fn)
     if tuner.storage_url is None:
         raise ValueError("this study is in memory: give the Tuner a storage (a file or a "
                          "database URL) that other processes can open")
     record(tuner)
-    return (f"python -m nbmonitor.worker {shlex.quote(tuner.study_name)} --storage "
-            f"{shlex.quote(tuner.storage_url)} --target {target}")
+    command = (f"python -m nbmonitor.worker {shlex.quote(tuner.study_name)} --storage "
+               f"{shlex.quote(tuner.storage_url)} --target {target}")
+    store = tuner.session_options.get("store")
+    if isinstance(store, str) and store.strip().lower().startswith(("postgres", "postgresql")):
+        command += f" --store {shlex.quote(store.strip())}"  # the trials' curves, shared
+    return command
 
 
 def resolve(spec: str) -> Callable[..., Any]:
