@@ -22,6 +22,7 @@ from typing import Any, Callable
 from ..hooks import StopRun
 from ..run import Run
 from ..session import Session
+from .values import objective_value
 
 
 BACKLOG = 20  # earlier points reported per check, besides the latest
@@ -157,40 +158,6 @@ def error_tail(exc: BaseException, lines: int = 6) -> str:
     """The last lines of ``exc``'s traceback (what the results table shows)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def objective_value(result: Any, run: Run, objective: str) -> float | None:
-    """The trial's objective: the number the function returned, ``result[objective]``
-    for a dict, else the last value of the ``objective`` series. TypeError for what
-    is not a number (a string such as ``"0.5"``, a bool), ValueError for a number no
-    float holds (``10**400``)."""
-    if isinstance(result, dict) and objective in result:
-        result = result[objective]
-    if result is not None and not isinstance(result, dict):
-        return as_number(result)
-    if objective in run.buffer and run.buffer.series(objective).count:
-        return run.buffer.series(objective).last_value
-    return None
-
-
-def as_number(value: Any) -> float:
-    """``value`` as a float when it is a number (a 0-d tensor or array too)."""
-    import numbers
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    kind = type(value).__name__
-    if isinstance(value, (str, bytes, bool)) or type(value).__name__ in ("bool", "bool_"):
-        raise TypeError(f"the training function returned {shown} (a {kind}), not a number")
-    if not isinstance(value, numbers.Number) and not hasattr(value, "__float__"):
-        raise TypeError(f"the training function returned {shown} (a {kind}), not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValueError(f"the objective {shown} is too large for a float") from None
-    except (TypeError, ValueError):
-        raise TypeError(f"the training function returned {shown} (a {kind}), "
-                        "not a number") from None
-    return number
 
 
 def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
