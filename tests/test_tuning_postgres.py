@@ -100,7 +100,8 @@ print(json.dumps({
     "stored_status": list(runs["status"]),
     "curves": {str(n): c[1] for n, c in curves.items()},
     "lines": {str(n): [float(v) for v in l.y] for n, l in view.curves.lines.items()},
-    "live": live, "q": list(df["q"])}))
+    "live": live, "q": list(df["q"]),
+    "heartbeat": nbmonitor.tuning.heartbeat.interval_of(tuner.study)}))
 view.close()
 """
 
@@ -135,6 +136,13 @@ def test_notebook_and_three_workers_share_one_postgres(tmp_path, pg_database):
     assert out["live"], "no foreign trial was seen running in the widget"
     assert max(out["live"].values()) >= 2, out["live"]
     print("foreign trials seen running, most points drawn:", out["live"])
+    # the notebook's trials and the workers' sent heartbeats
+    import psycopg
+    assert out["heartbeat"] == 10
+    with psycopg.connect(pg_database) as c:
+        beats = dict(c.execute("SELECT t.number, count(*) FROM trial_heartbeats h JOIN trials "
+                               "t ON h.trial_id = t.trial_id GROUP BY t.number").fetchall())
+    assert sorted(beats) == list(range(n)), beats
 
 
 def _trials(url: str, name: str) -> list:
