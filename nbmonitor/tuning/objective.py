@@ -55,6 +55,7 @@ class PruningReporter:
         self.pruned = False
         self._handle: Any = None
         self._lock = threading.Lock()  # the step hook and the refresher both report
+        self._unjudged = False  # a value was reported that the pruner has not seen
 
     def install(self) -> "PruningReporter":
         """Register the step hook (after nbmonitor's torch hooks); no-op without torch."""
@@ -90,9 +91,22 @@ class PruningReporter:
             return False
         series = run.buffer.series(self.objective)
         count = series.count
-        if count <= self.reported:
-            return False
+        if count > self.reported:
+            self._report(series, count)
+        if not (prune and self._unjudged):
+            return False  # the refresher reports; the step hook judges what it reported
+        self._unjudged = False
         self.last_step, self.last_epoch = run.step, run.epoch
+        value = series.last_value
+        if self.prune and math.isfinite(value) and self.trial.should_prune():
+            self.pruned = True
+            run.event("tuning", f"pruned: {self.objective}={value:.4g} at point {count - 1}")
+            run.request_stop()
+            return True
+        return False
+
+    def _report(self, series: Any, count: int) -> None:
+        """Report the points ``reported..count`` as intermediate values."""
         if count - self.reported > 1:  # points logged since the last check
             values = series.arrays()[1]
             if len(values) == count:  # (not when long history was downsampled)
@@ -103,15 +117,9 @@ class PruningReporter:
                         self.trial.report(float(values[index]), index)
         value = series.last_value
         self.reported = count
-        if not math.isfinite(value):
-            return False
-        self.trial.report(float(value), count - 1)
-        if prune and self.prune and self.trial.should_prune():
-            self.pruned = True
-            run.event("tuning", f"pruned: {self.objective}={value:.4g} at point {count - 1}")
-            run.request_stop()
-            return True
-        return False
+        if math.isfinite(value):
+            self.trial.report(float(value), count - 1)
+            self._unjudged = True
 
 
 class TrialSession(Session):
