@@ -76,3 +76,33 @@ def test_refused_connection_is_one_line_with_the_password_hidden(postgres_url):
     assert "secret" not in msg and "127.0.0.1:1" in msg and "\n" not in msg
     assert e.value.__cause__ is None and e.value.__suppress_context__
     assert safe_url(bad) == "postgresql://nbm:***@127.0.0.1:1/nowhere"
+
+
+def test_compare_events_and_a_crashed_writer(pg_database):
+    import os
+    import subprocess
+    import sys
+    from nbmonitor.compare import load_curves, pick_runs
+    for name in ("a", "b"):
+        with nbmonitor.monitor(name=name, store=pg_database, meters=False, frontend="text"):
+            for i in range(50):
+                nbmonitor.log(loss=1.0 / (i + 1), step=i)
+    store = open_store(pg_database)
+    runs = pick_runs(store, last=5)
+    assert [r.name for r in runs] == ["a", "b"]
+    curves = load_curves(runs)
+    assert all(len(c["loss"][1]) == 50 for c in curves.values())
+    assert "kind" in nbmonitor.load("a", store=pg_database).events().columns
+    # a process killed while writing: its run is crashed once another opens the store
+    code = (f"import os, time, nbmonitor\n"
+            f"with nbmonitor.monitor(name='killed', store={pg_database!r}, meters=False,"
+            f" frontend='text'):\n"
+            f"    nbmonitor.log(loss=1.0, step=0); time.sleep(1.5); os._exit(9)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env,
+                          timeout=120).returncode == 9
+    store.mark_crashed()
+    df = nbmonitor.runs(store=pg_database)
+    killed = df[df["name"] == "killed"]
+    assert list(killed["status"]) == ["crashed"]
+    assert nbmonitor.load("killed", store=pg_database).series("loss")["value"].tolist() == [1.0]
