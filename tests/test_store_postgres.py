@@ -106,3 +106,11 @@ def test_compare_events_and_a_crashed_writer(pg_database):
     killed = df[df["name"] == "killed"]
     assert list(killed["status"]) == ["crashed"]
     assert nbmonitor.load("killed", store=pg_database).series("loss")["value"].tolist() == [1.0]
+
+
+def test_what_a_trial_records_as_its_store(tmp_path):
+    from nbmonitor.tuning.stored import store_ref
+    assert store_ref("postgresql+psycopg://u:pw@h:5/db") == "postgresql://u:***@h:5/db"
+    assert store_ref("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert store_ref(str(tmp_path)) == str(tmp_path / "runs.db")
+    assert store_ref(False) is None and store_ref("off") is None

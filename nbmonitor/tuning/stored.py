@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..store.postgres import is_url, safe_url
+from ..store.postgres import dsn, is_url, safe_url
 from .errors import TunerError
 
 Curve = tuple[list[float], list[float]]
@@ -27,7 +27,7 @@ def store_ref(spec: Any) -> str | None:
     from ..store import store_path, store_url
     url = store_url(spec) if spec is None or spec is True or isinstance(spec, str) else None
     if url is not None:
-        return safe_url(url)
+        return safe_url(dsn(url))
     path = getattr(spec, "path", None) if spec not in (None, True, False) else None
     if path is not None:  # an open store object
         return str(path)
@@ -70,7 +70,7 @@ class StoredCurves:
     def _open(self, ref: str) -> Any:
         from ..store import open_store
         if is_url(ref):
-            spec = next((s for s in self._candidates() if safe_url(s.strip()) == ref), None)
+            spec = next((s for s in self._candidates() if safe_url(dsn(s)) == ref), None)
         else:
             spec = ref if Path(ref).is_file() else None
         if spec is None or ref in self._failed:
