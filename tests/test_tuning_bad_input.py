@@ -177,3 +177,12 @@ def test_objective_must_be_a_float(value, message):
     df = tuner.sweep("random", n_trials=2, pruning=False)  # the sweep goes on
     assert list(df["status"]) == ["failed", "complete"]
     assert message in df["error"][0] and df["val/loss"][1] == 0.5
+
+
+@pytest.mark.parametrize("option", [{"heartbeat": 2.5}, {"heartbeat": -1},
+                                    {"heartbeat": True}, {"retry_failed": -2}])
+def test_heartbeat_options_are_checked(tmp_path, option):
+    url = f"sqlite:///{tmp_path / 'tuning.db'}"
+    with pytest.raises(ValueError, match="heartbeat is whole seconds|retry_failed is 0"):
+        Tuner(_returns(0.5), q=[1.0, 0.75], storage=url, **option)
+    assert not (tmp_path / "tuning.db").exists()  # nothing written

@@ -62,6 +62,12 @@ def open_storage(url: str, heartbeat: int | None = None, retry_failed: int = 0) 
     from ..store.postgres import safe_url
     from .heartbeat import grace_period, quiet_optuna
     op = optuna()
+    if heartbeat is not None and (isinstance(heartbeat, bool) or not (
+            isinstance(heartbeat, int) and 0 <= heartbeat <= 3600)):
+        raise TunerError(f"heartbeat is whole seconds from 1 to 3600 (None or 0: off), "
+                         f"got {heartbeat!r}")
+    if not (isinstance(retry_failed, int) and 0 <= retry_failed <= 1000):
+        raise TunerError(f"retry_failed is 0 to 1000, got {retry_failed!r}")
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:"):  # wait for a busy file (several writers)
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 30}}
