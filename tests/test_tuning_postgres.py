@@ -206,3 +206,31 @@ def test_a_killed_worker_is_failed_and_retried(tmp_path, pg_database):
     assert retries[0].user_attrs["worker"] == f"{host}:{other.pid}"
     assert sorted(states.values()) == ["COMPLETE"] * 4 + ["FAIL"]  # the sweep went on
     print(f"killed trial failed {failed_after:.2f} s after SIGKILL (interval {interval} s)")
+
+
+def test_fail_stale_from_a_tuner_that_is_not_sweeping(tmp_path, pg_database):
+    """A trial whose process stopped beating is failed by fail_stale() once the grace
+    period is over, and retried (retry_failed=1); a fresh one is left alone."""
+    import optuna
+    from nbmonitor import Tuner
+    write_target(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pg_target
+        tuner = Tuner(pg_target.train, q=(0.5, 2.0), study_name="fs", storage=pg_database,
+                      heartbeat=1, retry_failed=1)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("pg_target", None)
+    dist = {"q": optuna.distributions.FloatDistribution(0.5, 2.0)}
+    old, new = tuner.study.ask(dist), tuner.study.ask(dist)
+    storage = tuner.study._storage
+    storage.record_heartbeat(old._trial_id)
+    tuner.fail_stale()
+    assert [t.state.name for t in tuner.study.trials] == ["RUNNING", "RUNNING"]
+    time.sleep(3.5)  # grace period of a 1 s interval: 2 s
+    storage.record_heartbeat(new._trial_id)
+    tuner.fail_stale()
+    states = [(t.number, t.state.name) for t in tuner.study.get_trials(deepcopy=False)]
+    assert states == [(0, "FAIL"), (1, "RUNNING"), (2, "WAITING")]
+    assert tuner.study.trials[2].params == old.params

@@ -202,6 +202,11 @@ class Tuner:
         if run is not None:
             run.request_stop()
 
+    def fail_stale(self) -> None:
+        """Fail now (and retry, with ``retry_failed``) the study's running trials whose
+        process stopped sending heartbeats; a sweep does this on its own."""
+        Heartbeat(self.study).reap()
+
     def wait(self, timeout: float | None = None) -> Any:
         """Wait for a background sweep; returns :attr:`results`."""
         if self._thread is not None:
