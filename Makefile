@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-kernels lab bench chromium clean
+.PHONY: demo test test-kernels lab bench chromium postgres clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ chromium:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
+# Debian's PostgreSQL server binaries: the tests start a throwaway server of their own
+# (initdb + pg_ctl in a temporary directory, see tests/pg_server.py); none is left running.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql && \
+	  { $(SUDO) service postgresql stop >/dev/null 2>&1 || true; }; }
+
 demo: $(STAMP)
 	mkdir -p build
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute notebooks/quickstart.ipynb \
@@ -25,7 +33,7 @@ demo: $(STAMP)
 	$(VENV)/bin/jupyter nbconvert --to html build/quickstart.ipynb --output-dir build
 	@echo "wrote build/quickstart.ipynb and build/quickstart.html"
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium postgres
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # tests/test_kernel_comms.py against each ipykernel of the matrix: one venv per version

@@ -11,6 +11,7 @@ process with a time limit, prints progress on stderr and writes
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
   inference  a watched model call against a bare one (bench_inference.py)
+  postgres  3 workers' trials/s and points/s into PostgreSQL (bench_postgres.py)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -37,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters", "inference"]
+SECTIONS = ["log", "train", "long", "store", "keras", "meters", "inference", "postgres"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -51,6 +52,8 @@ SIZES = {  # quick, full
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
     "inference": ({"blocks": 3, "calls": 5_000, "memory_calls": 200_000},
                   {"blocks": 7, "calls": 20_000, "memory_calls": 2_000_000}),
+    "postgres": ({"short_trials": 3, "long_trials": 1, "long_points": 10_000},
+                 {"short_trials": 20, "long_trials": 2, "long_points": 100_000}),
 }
 
 
@@ -190,6 +193,13 @@ def section_inference(size: dict, selected: list[str] | None) -> str:
         return f"Not measured: {result['note']}"
     import bench_inference
     return bench_inference.markdown(result)
+def section_postgres(size: dict, selected: list[str] | None) -> str:
+    say("postgres")
+    rows = in_process("bench_postgres", "run", size, timeout=1200)
+    if isinstance(rows, dict):
+        return f"Not measured: {rows['note']}"
+    import bench_postgres
+    return bench_postgres.markdown(rows)
 
 
 TEXT = {
@@ -231,6 +241,11 @@ TEXT = {
                   "through `nbmonitor.inference` (worker thread live) and instrumented by "
                   "hand with prometheus_client, in interleaved blocks; median and range of "
                   "the time per call. Then RSS growth over a long session of wrapped calls."),
+    "postgres": ("PostgreSQL sweeps", "`benchmarks/bench_postgres.py`: a throwaway "
+                 "PostgreSQL server (fsync on), a study and 3 `python -m nbmonitor.worker` "
+                 "processes writing their runs into the same database; trials/s from the "
+                 "first trial's start to the last one's end, points/s from the first run's "
+                 "start to the last one's end, every stored point counted back."),
 }
 
 

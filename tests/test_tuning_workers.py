@@ -56,7 +56,7 @@ def test_two_workers_share_one_study(tmp_path, target):
     assert "--target nbm_worker_target:train" in tuner.worker_command()  # records epochs
     assert share.load(tuner.study)["target"] == "nbm_worker_target:train"
     common = ["--storage", url, "--n-trials", "3", "--method", "random", "--no-meters"]
-    procs = [worker(tmp_path, "shared", *common, "--store", str(tmp_path / "a.db")),
+    procs = [worker(tmp_path, "shared", *common, "--store", str(tmp_path / "a.db"), "--trust-study"),
              worker(tmp_path, "shared", *common, "--store", str(tmp_path / "b.db"),
                     "--target", "nbm_worker_target:train")]
     outs = [p.communicate(timeout=180)[0] for p in procs]
@@ -117,7 +117,9 @@ def test_recipe_round_trip_and_worker_command(tmp_path, target):
                   act=["relu", "tanh"], study_name="rt", storage=url, session=QUIET)
     tuner.values["pause"] = 0.0
     tuner.sweep("random", n_trials=1, pruning=False)  # records method and pruning
-    again = Tuner.from_study("rt", url, session=QUIET)
+    with pytest.raises(ValueError, match="pass --target nbm_worker_target:train"):
+        Tuner.from_study("rt", url, session=QUIET)
+    again = Tuner.from_study("rt", url, trust_study=True, session=QUIET)
     assert again.fn is target.train and again.study_name == "rt"
     assert {n: type(p).__name__ for n, p in again.space.items()} == {
         "q": "LogUniform", "epochs": "IntRange", "act": "Choice", "pause": "Fixed"}

@@ -4,7 +4,8 @@ Where the store is, first match wins: an explicit ``store=`` / ``--store PATH``;
 the ``NBMONITOR_STORE`` environment variable; ``.nbmonitor/runs.db`` in the
 current directory (the notebook's directory, in a kernel). A directory means
 ``runs.db`` inside it. ``False``, or ``off`` / ``0`` / ``false`` / ``none`` as a
-string or in the environment, disables the store.
+string or in the environment, disables the store. A ``postgresql://`` URL (there
+or in the environment) names a :class:`~.postgres.PostgresStore` instead.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from .sqlite import SqliteStore
 DEFAULT = Path(".nbmonitor") / "runs.db"
 OFF = {"0", "off", "false", "no", "none"}
 _opened: dict[Path, tuple[int, SqliteStore]] = {}
+_urls: dict[str, Any] = {}  # PostgresStore per URL
 _lock = threading.Lock()
 
 __all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_for_run",
-           "open_store", "store_path"]
+           "open_store", "store_path", "store_url"]
 
 
 def store_path(spec: Any = None) -> Path | None:
@@ -45,12 +47,31 @@ def store_path(spec: Any = None) -> Path | None:
     return path.resolve()
 
 
-def open_store(spec: Any = None) -> SqliteStore | None:
+def store_url(spec: Any = None) -> str | None:
+    """The ``postgresql://`` URL ``spec`` (or, for None/True, ``NBMONITOR_STORE``)
+    names, else None."""
+    from .postgres import is_url
+    if spec is None or spec is True:
+        spec = os.environ.get("NBMONITOR_STORE")
+    return spec.strip() if is_url(spec) else None
+
+
+def open_store(spec: Any = None) -> Any:
     """The store ``spec`` names (see the module docstring), opened once per process
-    and file; None when off. Raises :class:`StoreError` for a foreign, corrupt or
-    newer file, which is left untouched."""
-    if isinstance(spec, SqliteStore):
+    and file or URL; None when off. Raises :class:`StoreError` for a foreign, corrupt
+    or newer file, which is left untouched, or a database it cannot use."""
+    from .postgres import PostgresStore
+    if isinstance(spec, (SqliteStore, PostgresStore)):
         return spec
+    url = store_url(spec)
+    if url is not None:
+        with _lock:
+            hit = _urls.get(url)
+            if hit is None:
+                hit = _urls[url] = PostgresStore(url)
+            else:
+                hit.mark_crashed()
+            return hit
     path = store_path(spec)
     if path is None:
         return None

@@ -3,7 +3,9 @@
 The objective series (``"val/loss"``...) is read at optimizer step boundaries by a
 global optimizer step hook registered after nbmonitor's own torch hooks: each new
 value (at most every ``report_every`` steps, and at every epoch change) is reported
-to the Optuna trial as an intermediate value at the index of that point. When the
+to the Optuna trial as an intermediate value at the index of that point (with up
+to ``BACKLOG`` points logged since the last report; the session's refresher also
+reports, without pruning, for loops with no optimizer steps). When the
 pruner says so the run is asked to stop and :class:`StopRun` is raised right there,
 so a pruned trial ends at that step boundary. A loop with no optimizer step
 (``nbmonitor.log`` only, printed metrics, boosting rounds) is checked from the
@@ -23,6 +25,10 @@ from typing import Any, Callable
 from ..hooks import StopRun
 from ..run import Run
 from ..session import Session
+from .values import objective_value
+
+
+BACKLOG = 20  # earlier points reported per check, besides the latest
 
 
 @dataclass
@@ -50,9 +56,10 @@ class PruningReporter:
         self.last_step = 0
         self.last_epoch = 0
         self.pruned = False
-        self.stepped = False  # an optimizer step hook call came: poll() stands down
-        self._lock = threading.Lock()
+        self.stepped = False  # an optimizer step hook call came: poll() only reports
         self._handle: Any = None
+        self._lock = threading.Lock()  # the step hook and the refresher both report
+        self._unjudged = False  # a value was reported that the pruner has not seen
 
     def install(self) -> "PruningReporter":
         """Register the step hook (after nbmonitor's torch hooks); no-op without torch."""
@@ -68,50 +75,63 @@ class PruningReporter:
             self._handle = None
 
     def poll(self) -> None:
-        """From the refresher thread: report and prune loops that make no optimizer step."""
-        if self.stepped or self.pruned or not self.prune:
+        """From the refresher thread: report the objective live; judge pruning too for
+        loops that make no optimizer step (the step hook judges the others)."""
+        if self.pruned:
             return
-        with self._lock:
-            self.check()
+        self.check(prune=self.prune and not self.stepped)
 
     def _on_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         self.stepped = True
         run = self.run
         if run.step - self.last_step < self.report_every and run.epoch == self.last_epoch:
             return
-        with self._lock:
-            pruned = self.check()
-        if pruned:
+        if self.check():
             raise StopRun(f"pruned at step {run.step}")
 
-    def check(self) -> bool:
+    def check(self, prune: bool = True) -> bool:
         """Report the objective points logged since the last check (each at its index,
-    so other processes see whole curves); True when the trial should stop (pruned)."""
+        so other processes see whole curves); True when the trial should stop (pruned;
+        never with ``prune=False``, what the refresher uses to report live the values
+        of loops without optimizer steps)."""
+        with self._lock:
+            return self._check(prune)
+
+    def _check(self, prune: bool) -> bool:
         run = self.run
         if self.objective not in run.buffer:
             return False
         series = run.buffer.series(self.objective)
         count = series.count
-        if count <= self.reported:
-            return False
+        if count > self.reported:
+            self._report(series, count)
+        if not (prune and self._unjudged):
+            return False  # the refresher reports; the step hook judges what it reported
+        self._unjudged = False
         self.last_step, self.last_epoch = run.step, run.epoch
-        if count - self.reported > 1:  # points logged since the last check
-            values = series.arrays()[1]
-            if len(values) == count:  # (not when long history was downsampled)
-                for index in range(self.reported, count - 1):
-                    if math.isfinite(values[index]):
-                        self.trial.report(float(values[index]), index)
         value = series.last_value
-        self.reported = count
-        if not math.isfinite(value):
-            return False
-        self.trial.report(float(value), count - 1)
-        if self.prune and self.trial.should_prune():
+        if self.prune and math.isfinite(value) and self.trial.should_prune():
             self.pruned = True
             run.event("tuning", f"pruned: {self.objective}={value:.4g} at point {count - 1}")
             run.request_stop()
             return True
         return False
+
+    def _report(self, series: Any, count: int) -> None:
+        """Report the points ``reported..count`` as intermediate values."""
+        if count - self.reported > 1:  # points logged since the last check
+            values = series.arrays()[1]
+            if len(values) == count:  # (not when long history was downsampled)
+                # each report is a database write: an objective logged every step
+                # reports its latest BACKLOG points per check (the run store has all)
+                for index in range(max(self.reported, count - 1 - BACKLOG), count - 1):
+                    if math.isfinite(values[index]):
+                        self.trial.report(float(values[index]), index)
+        value = series.last_value
+        self.reported = count
+        if math.isfinite(value):
+            self.trial.report(float(value), count - 1)
+            self._unjudged = True
 
 
 class TrialSession(Session):
@@ -123,7 +143,7 @@ class TrialSession(Session):
         super().__init__(*args, **kwargs)
         self._view_factory = view_factory
         self._on_refresh = on_refresh
-        self.reporter: PruningReporter | None = None  # polled for loops with no steps
+        self.reporter: PruningReporter | None = None  # polled from refresh()
 
     def _open_view(self, run: Run) -> None:
         if self._view_factory is not None:
@@ -142,8 +162,8 @@ class TrialSession(Session):
         if self.reporter is not None:
             try:
                 self.reporter.poll()
-            except Exception as e:  # a storage problem must never break training
-                print(f"nbmonitor: pruning check: {e}", file=sys.stderr)
+            except Exception:  # the study's database is busy or away: next refresh
+                pass
         if self._on_refresh is not None and self.run is not None:
             try:
                 self._on_refresh(self.run)
@@ -165,21 +185,6 @@ def error_tail(exc: BaseException, lines: int = 6) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def objective_value(result: Any, run: Run, objective: str) -> float | None:
-    """The trial's objective: the number the function returned, ``result[objective]``
-    for a dict, else the last value of the ``objective`` series."""
-    if isinstance(result, dict) and objective in result:
-        result = result[objective]
-    if result is not None and not isinstance(result, dict):
-        try:
-            return float(result)
-        except (TypeError, ValueError):
-            raise TypeError(f"the training function returned {result!r}, not a number")
-    if objective in run.buffer and run.buffer.series(objective).count:
-        return run.buffer.series(objective).last_value
-    return None
-
-
 def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
               objective: str, name: str, prune: bool, report_every: int,
               session_options: dict[str, Any]) -> Outcome:
@@ -198,6 +203,7 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
     result = None
     try:
         with session as run:
+            _note_run(trial, run)
             reporter = PruningReporter(run, trial, objective, prune=prune,
                                        report_every=report_every).install()
             session.reporter = reporter
@@ -217,7 +223,7 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
         return Outcome("failed", error="stopped by the user", run=run, curve=curve)
     try:
         value = objective_value(result, run, objective)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         return Outcome("failed", error=str(e), run=run, curve=curve)
     if value is None or not math.isfinite(value):
         why = ("is not finite" if value is not None else
@@ -227,6 +233,15 @@ def run_trial(fn: Callable[..., Any], config: dict[str, Any], trial: Any, *,
         reporter.prune = False
         reporter.check()  # report the last point too, without pruning a finished run
     return Outcome("complete", value=value, run=run, curve=curve)
+
+
+def _note_run(trial: Any, run: Run) -> None:
+    """Record the run's id in the trial at its start, so that other processes
+    read its curve from the store while it trains."""
+    try:
+        trial.set_user_attr("run_id", run.id)
+    except Exception:  # the study's database is away: the end of the trial retries
+        pass
 
 
 def _curve(run: Run | None, objective: str) -> tuple[list[float], list[float]]:

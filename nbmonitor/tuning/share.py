@@ -5,8 +5,14 @@ A :class:`~nbmonitor.tuning.tuner.Tuner` records, in the study's user attribute
 ``module:qualname`` (None for a function a worker cannot import, such as one
 defined in a notebook cell), the search space as plain JSON, the fixed values, the
 objective and ``report_every``, and the last sweep's method and pruning. ``python
--m nbmonitor.worker STUDY`` rebuilds the tuner from that alone (``--target`` names
-the function when the recipe has none). Plain data and the standard library only.
+-m nbmonitor.worker STUDY --target module:function`` rebuilds the tuner from that.
+
+The recorded target is only a hint: a worker imports a function the study names
+only when told to trust the study (``--trust-study``, ``trust_study=True``).
+Importing a module runs its code, and anyone who can write to the study's database
+(a shared PostgreSQL, a file in a shared directory) could otherwise make every
+worker run ``subprocess:getoutput`` or their own module with their arguments.
+Plain data and the standard library only.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import shlex
 import socket
 from typing import Any, Callable
 
+from .errors import TunerError
 from .space import Choice, IntRange, LogUniform, Param, Uniform
 
 ATTR = "nbmonitor"
@@ -55,15 +62,20 @@ def require_target(fn: Callable[..., Any]) -> str:
 
 
 def worker_command(tuner: Any) -> str:
-    """``python -m nbmonitor.worker STUDY --storage URL --target module:function``,
-    after recording ``tuner``'s recipe with its current fixed values."""
+    """``python -m nbmonitor.worker STUDY --storage URL --target module:function``
+    (and ``--store URL`` when the tuner's runs go to a PostgreSQL store), after
+    recording ``tuner``'s recipe with its current fixed values."""
     target = require_target(tuner.fn)
     if tuner.storage_url is None:
         raise ValueError("this study is in memory: give the Tuner a storage (a file or a "
                          "database URL) that other processes can open")
     record(tuner)
-    return (f"python -m nbmonitor.worker {shlex.quote(tuner.study_name)} --storage "
-            f"{shlex.quote(tuner.storage_url)} --target {target}")
+    command = (f"python -m nbmonitor.worker {shlex.quote(tuner.study_name)} --storage "
+               f"{shlex.quote(tuner.storage_url)} --target {target}")
+    store = tuner.session_options.get("store")
+    if isinstance(store, str) and store.strip().lower().startswith(("postgres", "postgresql")):
+        command += f" --store {shlex.quote(store.strip())}"  # the trials' curves, shared
+    return command
 
 
 def resolve(spec: str) -> Callable[..., Any]:
@@ -155,24 +167,56 @@ def _plain(value: Any) -> bool:
         return False
 
 
+def check_objective(study: Any, name: str, objective: str) -> None:
+    """ValueError when study ``name`` was made for another objective (its trials'
+    values would mean something else); nothing is written."""
+    data = load(study)
+    if data is not None and data.get("objective") not in (None, objective):
+        raise TunerError(f"study {name!r} was created for objective "
+                         f"{data.get('objective')!r}, not {objective!r}: pass "
+                         f"objective={data.get('objective')!r} or another study_name")
+
+
+def choose_target(study_name: str, data: dict[str, Any], target: str | None,
+                  trust_study: bool) -> str:
+    """The ``module:function`` a worker imports: ``target``, else the recorded one
+    only with ``trust_study`` (see the module docstring); ValueError otherwise."""
+    if target:
+        return target
+    recorded = data.get("target")
+    if recorded is None:
+        raise TunerError(
+            f"study {study_name!r} was made from {data.get('function')}(), which other "
+            f"processes cannot import (defined in a notebook cell?); pass --target "
+            f"module:function naming the same function in an importable module")
+    if not trust_study:
+        raise TunerError(
+            f"study {study_name!r} names {recorded!r} as its training function; pass "
+            f"--target {recorded} to run it (or --trust-study to import whatever the "
+            f"study names: anyone who can write to its database chooses that code)")
+    return recorded
+
+
 def tuner_from_study(cls: Any, study_name: str, storage: Any, target: str | None,
-                     **options: Any) -> Any:
+                     *, trust_study: bool = False, **options: Any) -> Any:
     """A ``cls`` (Tuner) rebuilt from the recipe in study ``study_name`` (see
     :meth:`Tuner.from_study`); it does not write the recipe back."""
+    import inspect
+
     from .engine import load_study
     study = load_study(study_name, storage)
     data = load(study)
     if data is None:
-        raise ValueError(f"study {study_name!r} holds no search space: it was not made by "
+        raise TunerError(f"study {study_name!r} holds no search space: it was not made by "
                          f"nbmonitor.Tuner (or made with record=False)")
-    spec = target or data.get("target")
-    if spec is None:
-        raise ValueError(
-            f"study {study_name!r} was made from {data.get('function')}(), which other "
-            f"processes cannot import (defined in a notebook cell?); pass --target "
-            f"module:function naming the same function in an importable module")
-    fn = resolve(spec)
+    fn = resolve(choose_target(study_name, data, target, trust_study))
     space = {name: param_from_json(d) for name, d in data["space"].items()}
+    params = inspect.signature(fn).parameters
+    missing = [n for n in space if n not in params]
+    if missing and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise TunerError(f"study {study_name!r} searches {missing}, which "
+                         f"{getattr(fn, '__qualname__', fn)}() does not take: is it the "
+                         f"function the study was made for?")
     tuner = cls(fn, objective=data["objective"], direction=study.direction.name.lower(),
                 study_name=study_name, storage=storage, space=space, record=False,
                 report_every=data.get("report_every", 10), **options)

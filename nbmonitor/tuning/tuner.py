@@ -12,8 +12,10 @@ import threading
 from typing import Any, Callable, Iterator
 
 from . import engine, results, share
+from .heartbeat import HEARTBEAT_S, Heartbeat
 from .objective import Outcome, run_trial
 from .space import build_space
+from .stored import StoredCurves, check_store, store_ref
 
 
 class Tuner:
@@ -32,23 +34,35 @@ class Tuner:
     ``record`` writes what a worker needs into the study (see :meth:`worker_command`).
     In a notebook the tuner's output becomes a static snapshot (and its widgets are
     closed) when a run or sweep ends; ``keep_live=True`` keeps the widget too.
+    On a database storage, the trials this process runs send a heartbeat every
+    ``heartbeat`` seconds (None: off); a trial whose process died is marked failed
+    within two intervals and, with ``retry_failed=N``, queued again up to N times.
     """
 
     def __init__(self, fn: Callable[..., Any], *, objective: str = "val/loss",
                  direction: str = "minimize", study_name: str | None = None,
                  storage: Any = None, report_every: int = 10, seed: int | None = None,
                  session: dict[str, Any] | None = None, space: dict[str, Any] | None = None,
-                 record: bool = True, keep_live: bool = False, **ranges: Any) -> None:
+                 record: bool = True, keep_live: bool = False,
+                 heartbeat: int | None = HEARTBEAT_S, retry_failed: int = 0,
+                 **ranges: Any) -> None:
         self.fn = fn
         self.space = build_space(fn, {**(space or {}), **ranges})
         self.objective = objective
         self.direction = direction
         self.study_name = study_name or getattr(fn, "__name__", "study")
-        self.study = engine.open_study(self.study_name, storage, direction)
+        check_store((session or {}).get("store"))
+        self.study = engine.open_study(self.study_name, storage, direction,
+                                       heartbeat=heartbeat, retry_failed=retry_failed)
         self.storage_url = engine.storage_url(self.study)
+        if record:
+            share.check_objective(self.study, self.study_name, objective)
         self.report_every = report_every
         self.seed = seed
         self.session_options: dict[str, Any] = dict(session or {})
+        self.store_ref = store_ref(self.session_options.get("store"))
+        self._stored = StoredCurves(self)
+        self._heartbeat: Heartbeat | None = None
         self.values: dict[str, Any] = {n: p.default for n, p in self.space.items()}
         self.curves: dict[int, tuple[list[float], list[float]]] = {}
         self.widget_view: Any = None  # the TunerWidget, once displayed
@@ -63,10 +77,13 @@ class Tuner:
 
     @classmethod
     def from_study(cls, study_name: str, storage: Any = None, target: str | None = None,
-                   **options: Any) -> "Tuner":
-        """The tuner recorded in study ``study_name`` (function: ``target`` or the recorded
-        one) as a worker runs it; ValueError without a recipe or importable target."""
-        return share.tuner_from_study(cls, study_name, storage, target, **options)
+                   *, trust_study: bool = False, **options: Any) -> "Tuner":
+        """The tuner recorded in study ``study_name`` as a worker runs it, training
+        ``target`` (``"module:function"``). The function the study names is imported
+        only with ``trust_study=True``: whoever can write to the study's database
+        chooses it. ValueError without a recipe or a target."""
+        return share.tuner_from_study(cls, study_name, storage, target,
+                                      trust_study=trust_study, **options)
 
     def worker_command(self) -> str:
         """The shell command that runs trials of this study from another process;
@@ -92,7 +109,7 @@ class Tuner:
         config = self.check(values)
         searched = {n: config[n] for n, p in self.space.items() if p.searched}
         self._auto_show()
-        with self._exclusive():
+        with self._exclusive(), Heartbeat(self.study) as self._heartbeat:
             self.study.sampler = engine.optuna().samplers.RandomSampler()
             self.study.enqueue_trial(searched)
             try:
@@ -129,7 +146,7 @@ class Tuner:
         return self.results
 
     def _sweep(self, smp: Any, prn: Any, n_trials: int, pruning: Any) -> None:
-        with self._exclusive():
+        with self._exclusive(), Heartbeat(self.study) as self._heartbeat:
             self.study.sampler, self.study.pruner = smp, prn
             self._emit("sweep_start", n_trials)
             try:
@@ -142,9 +159,12 @@ class Tuner:
 
     def _trial(self, prune: bool, base: dict[str, Any] | None = None) -> Outcome:
         trial = self.study.ask(engine.distributions(self.space))
+        if self._heartbeat is not None:
+            self._heartbeat.beat_for(trial)
         config = {**(base or self.values), **trial.params}
         trial.set_user_attr("config", results.jsonable(config))
         trial.set_user_attr("worker", share.worker_id())
+        trial.set_user_attr("store", self.store_ref)
         name = f"{self.study_name}#{trial.number}"
         options = dict(self.session_options)
         if self.widget_view is not None:  # the trial's dashboard goes inside the tuner
@@ -156,9 +176,13 @@ class Tuner:
                                 prune=prune, report_every=self.report_every,
                                 session_options=options)
         except BaseException as e:  # KeyboardInterrupt: record it, then let it go
+            if self._heartbeat is not None:
+                self._heartbeat.beat_for(None)
             engine.tell(self.study, trial, Outcome("failed", error=f"{type(e).__name__}"))
             self._emit("trial_end", trial.number)
             raise
+        if self._heartbeat is not None:
+            self._heartbeat.beat_for(None)
         self.curves[trial.number] = outcome.curve
         engine.tell(self.study, trial, outcome)
         self._emit("trial_end", trial.number)
@@ -181,6 +205,11 @@ class Tuner:
         run = current_run()
         if run is not None:
             run.request_stop()
+
+    def fail_stale(self) -> None:
+        """Fail now (and retry, with ``retry_failed``) the study's running trials whose
+        process stopped sending heartbeats; a sweep does this on its own."""
+        Heartbeat(self.study).reap()
 
     def wait(self, timeout: float | None = None) -> Any:
         """Wait for a background sweep; returns :attr:`results`."""
@@ -209,8 +238,10 @@ class Tuner:
         return self.study.best_value if results.best_number(self.study) is not None else None
 
     def objective_curves(self) -> dict[int, tuple[list[float], list[float]]]:
-        """Objective curve per trial (local series, else reported values)."""
-        return results.curves(self.study, self.curves)
+        """Objective curve per trial: the series of trials run here or stored by the
+        process that ran them where this tuner can read it, else reported values."""
+        return results.curves(self.study, {**self._stored.curves(self.curves),
+                                           **self.curves})
 
     def apply_best(self) -> dict[str, Any]:
         """Set the current values (and the controls) to the best trial's."""
