@@ -9,6 +9,7 @@ import time
 import pytest
 
 import nbmonitor
+from nbmonitor.tuning import engine
 from nbmonitor import stops
 from nbmonitor.widgets.header import header_fields, render_header
 
@@ -154,7 +155,8 @@ def test_tuner_pruning_stops_a_log_only_loop():
                         session={"meters": False, "refresh_hz": 10.0, "store": False})
     for q in (1.0, 1.1, 9.0):
         t.study.enqueue_trial({"q": q})
-    df = t.sweep("random", n_trials=3, pruning=True)
+    eager = engine.pruner(True, n_startup=2, n_warmup=0)  # prune from the first report
+    df = t.sweep("random", n_trials=3, pruning=True, pruner=eager)
     assert list(df["status"]) == ["complete", "complete", "pruned"]
     assert done[1.0] == done[1.1] == 60 and done[9.0] < 40
     run = nbmonitor.last_run()
