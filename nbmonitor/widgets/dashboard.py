@@ -83,7 +83,6 @@ class Dashboard:
         run = self.run
         if not (run.paused and run.status == "running"):
             self._rate = rate  # a paused run keeps the rate it had
-        self.header.value = render_header(run, self._rate, self.note, self.constants)
         self.meters.refresh()
         self.panel.refresh()
         smoothing = self.smoothing.value
@@ -113,6 +112,7 @@ class Dashboard:
             if name in self.reference and name not in chart.smooth:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, view, smoothing)
+        self.header.value = render_header(run, self._rate, self.note, self.constants)
         self._mark_alerts()
         self._mark_controls()
 
