@@ -66,7 +66,7 @@ def constants(run: Run, grouped: dict[str, list[str]], max_points: int) -> dict[
 def headline(run: Run, consts: dict[str, float]) -> str:
     """The line under the title: duration, best values of metrics with a known
     direction, constants, and the alerts in words."""
-    parts = [f"{fmt_duration(run.elapsed)}"]
+    parts = [f"duration {fmt_duration(run.elapsed)}"]
     for name, st in run.summary().items():
         if is_meter(name) or name in consts or not math.isfinite(st["best"]):
             continue
@@ -202,9 +202,16 @@ def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> Non
 
 
 def _png(fig: Figure, dpi: float) -> str:
+    """The figure as a base64 PNG of at most 256 colours (a chart needs no more;
+    a third of the bytes of a true-colour one)."""
+    from PIL import Image  # matplotlib's own dependency
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    buf.seek(0)
+    image = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="png", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _points(fig: Figure) -> int:
