@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from .grouping import group_of, is_meter
 from .meters.report import Curve, meter_notes, percent_series
@@ -96,7 +97,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     n = max(1, len(grouped))
     cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
-    meter_h = 1.5 if meters else 0.0  # meters: one short full-width strip
+    meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
     width, height = 4.6 * cols, 2.6 * rows + 0.8 + meter_h
     fig = Figure(figsize=(width, height), dpi=DPI)
     # Fixed margins in inches: a constrained layout costs more than the drawing.
@@ -139,7 +140,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
         ax.legend(fontsize=7, loc="best", frameon=False, handlelength=1.2)
         ax.set_xlabel("step", fontsize=7)
     if meters:
-        mx = fig.add_axes((0.6 / width, 0.45 / height, 1 - 0.75 / width, (meter_h - 0.5) / height))
+        mx = fig.add_axes((0.6 / width, 0.7 / height, 1 - 0.75 / width, (meter_h - 0.75) / height))
         _draw_meters(mx, meters, run, max_points)
     elif not grouped:
         fig.text(0.5, 0.5, "no changing metrics recorded", ha="center", va="center")
@@ -157,6 +158,9 @@ def _scale(ax, data: np.ndarray, log: bool) -> None:
         lo, hi = padded(float(pos.min()), float(pos.max()), log=True)
         ax.set_ylim(lo, hi)
         ax.set_yticks(log_ticks(lo, hi))
+        # Plain numbers as on the live axis (d3's "~g"), no minor labels.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
     elif len(finite):
         lo, hi = padded(float(finite.min()), float(finite.max()))
         ax.set_ylim(lo, hi)

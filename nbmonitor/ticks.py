@@ -47,6 +47,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     mults = (1,) if b - a > 2 else (1, 2, 5)
     ticks = [m * 10.0 ** e for e in range(a, b + 1) for m in mults]
     ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+    if len(ticks) < 3:  # less than a decade: round linear values, placed on the log axis
+        return [t for t in linear_ticks(lo, hi, 4) if t > 0]
     if b - a > 8:  # at most ~6 labels
         every = math.ceil(len(ticks) / 6)
         ticks = ticks[::every]

@@ -17,7 +17,9 @@ from .closing import close_tree
 
 CHART_LAYOUT = {"flex": "1 1 340px", "min_width": "300px", "max_width": "720px",
                 "height": "240px", "width": "auto"}
-LEGEND_TEXT = {"font-size": "10px"}
+TEXT = "var(--jp-ui-font-color1, #1f2328)"  # inline SVG styles resolve CSS variables
+LEGEND_TEXT = {"font-size": "10px", "fill": TEXT}
+TITLE = {"font-size": "13px", "fill": TEXT}
 LEGEND_BOX = {"fill-opacity": 0.0, "stroke-width": 0}
 
 
@@ -43,7 +45,7 @@ class MetricChart:
         self.figure = bq.Figure(
             title=title, marks=[], axes=[self.ax_x, self.ax_y],
             legend_location="top-right", animation_duration=0,
-            legend_text=LEGEND_TEXT, legend_style=LEGEND_BOX,
+            legend_text=LEGEND_TEXT, legend_style=LEGEND_BOX, title_style=TITLE,
             fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},
             layout=dict(CHART_LAYOUT),
         )
@@ -210,6 +212,7 @@ def _set_ticks(axis: bq.Axis, ticks: list[float], fmt: str) -> None:
     values = np.asarray(ticks, float)
     old = axis.tick_values
     if old is None or len(old) != len(values) or not np.allclose(old, values):
-        with axis.hold_sync():
-            axis.tick_values = values
-            axis.tick_format = fmt
+        # The format goes first, in its own message: bqplot applies a format
+        # that arrives with new tick values only at the next redraw.
+        axis.tick_format = fmt
+        axis.tick_values = values

@@ -56,7 +56,7 @@ class ControlsPanel:
         label, lo, hi, log = KNOBS[name]
         common = dict(description=label, continuous_update=False,
                       style={"description_width": "initial"},
-                      layout={"flex": "1 1 360px", "min_width": "240px", "max_width": "560px"})
+                      layout={"flex": "1 1 300px", "min_width": "200px", "max_width": "560px"})
         if log:
             e = math.floor(math.log10(value)) if value > 0 else math.ceil(math.log10(lo))
             low = max(e - 3, math.log10(lo)) if value > 0 else e
@@ -112,7 +112,9 @@ class ControlsPanel:
                     self.sliders[name] = self._slider(name, value)
                     if name in self.typed:
                         self._rows[name] = W.HBox([self.sliders[name], self.typed[name]],
-                                                  layout={"flex": "1 1 460px"})
+                                                  layout={"flex": "1 1 420px",
+                                                          "flex_flow": "row wrap",
+                                                          "max_width": "100%"})
             self.knob_box.children = [self._rows.get(n, s) for n, s in self.sliders.items()]
         if self.live is None and self._checks < 40:  # JupyterLab opens its subshell late
             self._checks += 1

@@ -20,7 +20,8 @@ from .header import render_header
 from .meters import MetersPanel
 from .routing import route_to_sender
 
-Y_SCALES = [("auto y", None), ("linear y", False), ("log y", True)]
+Y_SCALES = [("auto y", "auto"), ("linear y", "linear"), ("log y", "log")]
+_LOG = {"auto": None, "linear": False, "log": True}
 
 
 class Dashboard:
@@ -42,7 +43,7 @@ class Dashboard:
                                        description="smoothing", readout_format=".2f",
                                        continuous_update=False,
                                        layout={"width": "260px", "min_width": "200px"})
-        self.log_scale = W.Dropdown(options=Y_SCALES, value=None,
+        self.log_scale = W.Dropdown(options=Y_SCALES, value="auto",
                                     layout={"width": "110px"})
         self.smoothing.add_class("nbm-smoothing")
         self.log_scale.add_class("nbm-yscale")
@@ -68,7 +69,7 @@ class Dashboard:
 
     def _on_log(self, change) -> None:
         for chart in self.charts.values():
-            chart.set_log(change["new"])
+            chart.set_log(_LOG[change["new"]])
         self._redraw()
 
     def _redraw(self) -> None:
@@ -104,7 +105,7 @@ class Dashboard:
             chart = self.charts.get(key)
             if chart is None:
                 chart = self.charts[key] = MetricChart(key)
-                chart.set_log(self.log_scale.value)
+                chart.set_log(_LOG[self.log_scale.value])
                 self.grid.children = [*self.grid.children, chart.figure]
                 for other in [n for n in self.constants if group_of(n) == key]:
                     del self.constants[other]  # drawn from now on

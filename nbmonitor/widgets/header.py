@@ -50,18 +50,18 @@ def render_header(run: Run, rate: float, note: str = "",
         frac = max(0.0, min(1.0, run.step / run.total_steps))
         pct = (f'<div class="nbm-bar" style="height:4px;background:{BORDER};margin-top:3px">'
                f'<div style="height:4px;width:{frac * 100:.1f}%;background:{color}"></div></div>')
-    cells = "".join(
+    cells = " ".join(
         f'<span class="nbm-{k}" style="margin-right:14px;white-space:nowrap">'
         f'<b>{k}</b> {f[k]}</span>'
         for k in ("step", "epoch", "rate", "elapsed", "eta") if f[k])
-    consts = "".join(
+    consts = " ".join(
         f'<span class="nbm-const" style="margin-right:14px;white-space:nowrap">'
         f'<b>{html.escape(name)}</b> {value:.4g}</span>'
         for name, value in (constants or {}).items())
     extra = (f'<div class="nbm-note" style="color:{MUTED}">{html.escape(note)}</div>'
              if note else "")
     return (f'<div class="nbm-header" style="font-family:monospace;font-size:12px;'
-            f'color:{TEXT};line-height:18px">'
+            f'color:{TEXT};line-height:18px;white-space:normal">'
             f'<span class="nbm-name" style="font-weight:bold;margin-right:10px">{f["name"]}</span>'
-            f'<span class="nbm-status" style="color:{color};margin-right:14px">{f["status"]}</span>'
-            f"{cells}{consts}{pct}{extra}</div>")
+            f'<span class="nbm-status" style="color:{color};margin-right:14px">{f["status"]}</span> '
+            f"{cells} {consts}{pct}{extra}</div>")
