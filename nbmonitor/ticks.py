@@ -41,17 +41,21 @@ def linear_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
-    """Powers of ten inside ``[lo, hi]``; 2 and 5 times them too when the range is
-    under two decades."""
+    """Powers of ten inside ``[lo, hi]``, with 2 and 5 times them when that gives
+    too few; round linear values when even those are fewer than three."""
     a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    mults = (1,) if b - a > 2 else (1, 2, 5)
-    ticks = [m * 10.0 ** e for e in range(a, b + 1) for m in mults]
-    ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
-    if len(ticks) < 3:  # less than a decade: round linear values, placed on the log axis
+
+    def inside(mults: tuple[int, ...]) -> list[float]:
+        ticks = [m * 10.0 ** e for e in range(a, b + 1) for m in mults]
+        return [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+
+    ticks = inside((1,))
+    if len(ticks) < 3:
+        ticks = inside((1, 2, 5))
+    if len(ticks) < 3:  # under a decade: round linear values, placed on the log axis
         return [t for t in linear_ticks(lo, hi, 4) if t > 0]
-    if b - a > 8:  # at most ~6 labels
-        every = math.ceil(len(ticks) / 6)
-        ticks = ticks[::every]
+    if len(ticks) > 7:  # at most ~6 labels
+        ticks = ticks[::math.ceil(len(ticks) / 6)]
     return ticks
 
 
