@@ -13,9 +13,8 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from .grouping import group_of, is_meter
 from .meters.report import Curve, meter_notes, percent_series
-from .run import Run
+from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
-from .run import fmt_duration
 from .style import PALETTE, series_colors
 from .summary import alert_events, direction, summary_text
 from .ticks import is_constant, linear_ticks, log_ticks, padded, wants_log
