@@ -71,6 +71,20 @@ def test_zero_weight_decay_shows_zero_and_typed_values_apply():
     dash.close()
 
 
+def test_paused_header_keeps_the_rate_and_marks_the_pause():
+    run = Run("p", total_steps=100)
+    run.step = 10
+    dash = Dashboard(run)
+    dash.refresh(5.0)
+    assert "5.0 it/s" in dash.header.value and "eta" in dash.header.value
+    run.pause()
+    dash.refresh(0.5)  # the rate decays while nothing moves: not shown
+    assert "5.0 it/s" in dash.header.value and "eta" not in dash.header.value
+    assert "paused at step 10 since" in dash.header.value
+    run.resume()
+    dash.close()
+
+
 def test_not_live_outside_a_kernel_with_subshells_and_said_so():
     assert live_controls(background=True) is True
     assert live_controls(background=False) is False  # no kernel here

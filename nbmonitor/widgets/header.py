@@ -3,6 +3,7 @@ and the series that have kept one value so far (a constant lr) as plain values."
 from __future__ import annotations
 
 import html
+import time
 
 from ..run import Run, fmt_duration
 from ..style import BORDER, MUTED, TEXT, status_css
@@ -60,6 +61,12 @@ def render_header(run: Run, rate: float, note: str = "",
         for name, value in (constants or {}).items())
     extra = (f'<div class="nbm-note" style="color:{MUTED}">{html.escape(note)}</div>'
              if note else "")
+    if f["status"] == "paused":  # the marker: where and since when it holds
+        since = next((e for e in reversed(list(run.events))
+                      if e.kind == "control" and e.message == "paused"), None)
+        if since is not None:
+            f["status"] += (f' at step {since.step:,.0f} since '
+                            f'{time.strftime("%H:%M:%S", time.localtime(since.time))}')
     return (f'<div class="nbm-header" style="font-family:monospace;font-size:12px;'
             f'color:{TEXT};line-height:18px;white-space:normal">'
             f'<span class="nbm-name" style="font-weight:bold;margin-right:10px">{f["name"]}</span>'
