@@ -34,7 +34,7 @@ def set_theme(page, name: str) -> None:
     page.wait_for_timeout(300)  # the theme's stylesheet applies after the attribute
 
 
-def set_width(page, width: int, height: int = 900) -> None:
+def set_width(page, width: int, height: int = 1200) -> None:
     """Resize the browser window to ``width`` CSS pixels."""
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(300)  # JupyterLab lays out on resize
