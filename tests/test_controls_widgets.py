@@ -66,6 +66,8 @@ def test_zero_weight_decay_shows_zero_and_typed_values_apply():
     dash.panel.typed["lr"].value = 0.003
     assert run.take_controls() == {"lr": pytest.approx(0.003)}
     assert dash.panel.sliders["lr"].value == pytest.approx(0.003)
+    dash.panel.typed["lr"].value = 50.0  # past the knob's range: refused, box reset
+    assert dash.panel.typed["lr"].value == pytest.approx(0.003) and not run.has_pending
     dash.finish()
     assert dash.stop.disabled and dash.pause.disabled
     dash.close()

@@ -67,7 +67,7 @@ class ControlsPanel:
             typed.add_class(f"nbm-knob-{name}-value")
             self.typed[name] = typed
             s.observe(lambda ch: self._set(name, ch["new"], typed), "value")
-            typed.observe(lambda ch: self._typed(name, ch["new"], s), "value")
+            typed.observe(lambda ch: self._typed(name, ch, s), "value")
             route_to_sender(typed)
         else:
             s = W.FloatSlider(value=value, min=lo, max=hi, step=0.001,
@@ -87,12 +87,18 @@ class ControlsPanel:
         finally:
             self._syncing = False
 
-    def _typed(self, name: str, value: float, slider: W.FloatLogSlider) -> None:
+    def _typed(self, name: str, change: dict, slider: W.FloatLogSlider) -> None:
         if self._syncing:
             return
+        value = change["new"]
         _, lo, hi, _ = KNOBS[name]
-        if not (value == 0 or lo <= value <= hi):
-            return  # out of the knob's range: not applied
+        if not (value == 0 or lo <= value <= hi):  # out of range: back to the old value
+            self._syncing = True
+            try:
+                change["owner"].value = change["old"]
+            finally:
+                self._syncing = False
+            return
         self.run.set_control(name, value)
         if value > 0:
             self._syncing = True
