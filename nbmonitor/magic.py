@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
@@ -35,6 +36,19 @@ def parse_hparams(text: str | None) -> dict:
         except json.JSONDecodeError:
             out[key.strip()] = raw.strip()
     return out
+
+
+def _cell_number(shell) -> int:
+    """The execution count of the cell running now (IPython has already counted on
+    to the next one): the number of the calling cell's code, found on the stack."""
+    names = getattr(shell.compile, "_filename_map", {})
+    frame = sys._getframe(1)
+    while frame is not None:
+        number = names.get(frame.f_code.co_filename)
+        if number is not None:
+            return number
+        frame = frame.f_back
+    return max(0, shell.execution_count - 1)
 
 
 def _usage(magic) -> str:
@@ -99,7 +113,13 @@ class MonitorMagics(Magics):
             session.store = open_for_run(options["store"]) or False
         except StoreError as e:
             raise UsageError(str(e)) from None
-        code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
+        # Compiled as IPython compiles a cell: under the cell's own number, with a
+        # blank first line for the %%monitor line, so a traceback shows the
+        # user's frames as "Cell In[N], line L" with the notebook's line numbers.
+        source = "\n" + cell
+        name = self.shell.compile.cache(source, _cell_number(self.shell))
+        code = self.shell.compile(source, name, "exec")
+        __tracebackhide__ = True  # noqa: F841  (IPython hides this frame)
         if session.background:
             from . import background
             try:

@@ -9,6 +9,7 @@ import math
 import sys
 import threading
 import traceback
+from functools import partial
 from typing import Any, Sequence
 
 from . import stops
@@ -126,7 +127,7 @@ class Session:
             self._install_hooks(run, epochs)
             self._start_sampler(run)
             self._open_view(run)
-            self._thread = threading.Thread(target=self._refresh_loop,
+            self._thread = threading.Thread(target=self._refresh_main,
                                             name="nbmonitor-refresh", daemon=True)
             self._thread.start()
         except BaseException as e:
@@ -226,14 +227,24 @@ class Session:
             from IPython.display import display
 
             from .widgets.dashboard import Dashboard
-            self.view = Dashboard(run, self.max_points, reference=self.reference,
-                                  background=self.background)
+            from .widgets.unsaved import run_detached
+            # Closed at the freeze: built so that executors save none of its state.
+            build = Dashboard if self.keep_live else partial(run_detached, Dashboard)
+            self.view = build(run, self.max_points, reference=self.reference,
+                              background=self.background)
             self._display = display(self.view.widget, display_id=True)
         else:
             from .progress import TextProgress
             self.view = TextProgress(run)
 
     # -- running -----------------------------------------------------------
+    def _refresh_main(self) -> None:
+        if self.keep_live or self.frontend != "widgets":
+            self._refresh_loop()
+        else:
+            from .widgets.unsaved import run_detached
+            run_detached(self._refresh_loop)
+
     def _refresh_loop(self) -> None:
         period = 1.0 / self.refresh_hz
         while not self._stop.wait(period):
@@ -309,26 +320,36 @@ class Session:
         """Replace the live output by the static snapshot (or print the summary)."""
         run = self.run
         try:
-            self.refresh()
+            if self.frontend == "widgets" and not self.keep_live:
+                from .widgets.unsaved import run_detached
+                run_detached(self.refresh)
+            else:
+                self.refresh()
             if self.frontend != "widgets":
                 from .summary import summary_text  # no matplotlib for text output
                 self.view.close(summary_text(run))
                 return
-            from .snapshot import bundle
-            smoothing = self.view.smoothing.value
-            data = bundle(run, smoothing)
+            from .snapshot import frozen
+            from .widgets.unsaved import run_detached
+            view = self.view
+            view.finish() if self.keep_live else run_detached(view.finish)
+            data, meta = frozen(run, view.smoothing.value, log=view.log_choices(),
+                                reference=self.reference)
             if self.keep_live:
                 data["application/vnd.jupyter.widget-view+json"] = {
-                    "model_id": self.view.widget.model_id, "version_major": 2,
+                    "model_id": view.widget.model_id, "version_major": 2,
                     "version_minor": 0}
-            else:
-                self.view.close()
+            # The snapshot replaces the dashboard in one update; the widgets are
+            # closed after it, so nothing vanishes piece by piece before.
             if self.background:
                 # Off the cell's context: the update goes out with the parent of the
                 # cell running now, which every frontend is listening to.
-                contextvars.Context().run(self._display.update, data, raw=True)
+                contextvars.Context().run(self._display.update, data, raw=True,
+                                          metadata=meta)
             else:
-                self._display.update(data, raw=True)
+                self._display.update(data, raw=True, metadata=meta)
+            if not self.keep_live:
+                run_detached(view.close)
         except Exception:
             print("nbmonitor: could not draw the final snapshot:\n"
                   + traceback.format_exc(limit=3), file=sys.stderr)

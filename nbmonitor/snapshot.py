@@ -9,19 +9,24 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from .grouping import group_of, is_meter
 from .meters.report import Curve, meter_notes, percent_series
-from .run import Run
+from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
-from .style import PALETTE
-from .summary import alert_events, summary_text
+from .style import PALETTE, series_colors
+from .summary import alert_events, direction, summary_text
+from .ticks import is_constant, linear_ticks, log_ticks, padded, wants_log
 
 SVG_LIMIT = 60_000  # bytes; larger SVGs are left out, the PNG stays
 SVG_POINTS = 2_500  # plotted points past which the SVG would pass SVG_LIMIT: not drawn
 OUTPUT_LIMIT = 300_000  # bytes of the whole frozen output (base64 PNG, SVG, text)
 MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
 ALERT_COLOR = "#cf222e"
+DPI = 80  # the figure's size unit; the PNG is drawn at SCALE times that
+SCALE = 2  # device pixels per displayed pixel: sharp text on high-density screens
+COLUMNS = 2  # charts per row, as the live grid shows them at a notebook's usual width
 
 
 def _plain(text: str) -> str:
@@ -47,55 +52,118 @@ def groups(run: Run) -> dict[str, list[str]]:
     return out
 
 
-def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
-    """A matplotlib figure of every chart group of ``run``."""
+def constants(run: Run, grouped: dict[str, list[str]], max_points: int) -> dict[str, float]:
+    """Series of groups whose every series kept one value (or has one point): shown
+    as values in the headline, not as charts, as the live dashboard does."""
+    out: dict[str, float] = {}
+    for names in grouped.values():
+        views = [run.buffer.series(n).view(max_points) for n in names]
+        if all(len(v) and (len(v) < 2 or is_constant(v.values)) for v in views):
+            out.update({n: float(v.values[-1]) for n, v in zip(names, views)})
+    return out
+
+
+def headline(run: Run, consts: dict[str, float]) -> str:
+    """The line under the title: duration, best values of metrics with a known
+    direction, constants, and the alerts in words."""
+    parts = [f"duration {fmt_duration(run.elapsed)}"]
+    for name, st in run.summary().items():
+        if is_meter(name) or name in consts or not math.isfinite(st["best"]):
+            continue
+        if direction(name) is not None and len(parts) < 4:
+            parts.append(f"best {name} {st['best']:.4g}")
+    parts += [f"{n} {v:.4g}" for n, v in list(consts.items())[:3]]
+    alerts = alert_events(run)
+    if alerts:
+        first = alerts[0]
+        more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
+        parts.append(f"alert at step {first.step:g}: {first.message[:70]}{more}")
+    return "  |  ".join(parts)
+
+
+def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
+         log: dict[str, bool] | None = None,
+         reference: dict[str, tuple] | None = None) -> Figure:
+    """A matplotlib figure of every chart group of ``run``: the live dashboard's
+    charts (same groups, colours, y scales and round ticks), a headline, meters."""
     grouped = groups(run)
+    consts = constants(run, grouped, max_points)
+    grouped = {k: v for k, v in grouped.items() if not all(n in consts for n in v)}
     alerts = [e for e in alert_events(run) if e.kind == "alert"]
     meters = percent_series(run)
     hidden = len(grouped) - MAX_CHARTS
     grouped = dict(list(grouped.items())[:MAX_CHARTS])
-    n = max(1, len(grouped) + bool(meters))
-    cols = min(3, n)
+    n = max(1, len(grouped))
+    cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
-    width, height = 4.0 * cols, 2.6 * rows + 0.4
-    fig = Figure(figsize=(width, height), dpi=80)
+    meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
+    width, height = 4.6 * cols, 2.6 * rows + 0.8 + meter_h
+    fig = Figure(figsize=(width, height), dpi=DPI)
     # Fixed margins in inches: a constrained layout costs more than the drawing.
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, top=1 - 0.65 / height,
-                        bottom=(0.5 + (0.25 if hidden > 0 else 0)) / height,
-                        wspace=0.28, hspace=0.5)
+    fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.95 / height,
+                        bottom=(0.5 + meter_h + (0.25 if hidden > 0 else 0)) / height,
+                        wspace=0.25, hspace=0.55)
     title = f"{run.name} - {run.status} - step {run.step:,}"
     if run.error:
-        title += f"\n{run.error[:100]}"
-    fig.suptitle(_plain(title), fontsize=10, y=1 - 0.08 / height)
+        title += f" - {run.error[:90]}"
+    fig.suptitle(_plain(title), fontsize=11, y=1 - 0.08 / height, fontweight="bold")
+    fig.text(0.5, 1 - 0.42 / height, _plain(headline(run, consts)), ha="center",
+             va="top", fontsize=8.5, color="#444444")
     controls = control_steps(run)
+    reference = reference or {}
     for i, (key, names) in enumerate(grouped.items()):
         ax = chart_axes(fig, rows, cols, i, key)
-        for j, name in enumerate(names):
+        colors = series_colors(names)
+        values = []
+        for name in names:
             view = run.buffer.series(name).view(max_points)
-            color = PALETTE[j % len(PALETTE)]
+            color = colors[name]
+            values.append(view.values)
+            if name in reference:
+                rs, rv = reference[name]
+                ax.plot(rs, rv, color=color, alpha=0.35, lw=1.0, ls="--")
+                values.append(np.asarray(rv, float))
             if smoothing > 0 and smoothable(name, len(view)):
                 ax.plot(view.steps, view.values, color=color, alpha=0.25, lw=0.8)
                 ax.plot(view.steps, ema(view.values, smoothing), color=color, lw=1.5,
                         label=_plain(name))
             else:
-                ax.plot(view.steps, view.values, color=color, lw=1.5, marker="." if len(view) < 3 else None,
-                        label=_plain(name))
-        finite = [v for nm in names for v in run.buffer.series(nm).view(max_points).values
-                  if np.isfinite(v)]
-        if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3:
-            ax.set_yscale("log")
+                ax.plot(view.steps, view.values, color=color, lw=1.5,
+                        marker="." if len(view) < 3 else None, label=_plain(name))
+        data = np.concatenate(values) if values else np.zeros(0)
+        use_log = (log or {}).get(key)
+        _scale(ax, data, wants_log(data) if use_log is None else use_log)
         _mark_alerts(ax, names, alerts)
         for x in controls:  # knob changes: dotted vertical rules
             ax.axvline(x, color="#cf222e", lw=0.8, ls=":", alpha=0.8)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="best", frameon=False, handlelength=1.2)
         ax.set_xlabel("step", fontsize=7)
     if meters:
-        _draw_meters(fig.add_subplot(rows, cols, len(grouped) + 1), meters, run, max_points)
+        mx = fig.add_axes((0.6 / width, 0.7 / height, 1 - 0.75 / width, (meter_h - 0.75) / height))
+        _draw_meters(mx, meters, run, max_points)
     elif not grouped:
-        fig.text(0.5, 0.5, "no metrics recorded", ha="center", va="center")
+        fig.text(0.5, 0.5, "no changing metrics recorded", ha="center", va="center")
     if hidden > 0:
         fig.supxlabel(f"{hidden} more chart(s) not drawn; see the text summary", fontsize=8)
     return fig
+
+
+def _scale(ax, data: np.ndarray, log: bool) -> None:
+    """The live chart's y domain and round ticks."""
+    finite = data[np.isfinite(data)]
+    if log and len(finite[finite > 0]):
+        pos = finite[finite > 0]
+        ax.set_yscale("log")
+        lo, hi = padded(float(pos.min()), float(pos.max()), log=True)
+        ax.set_ylim(lo, hi)
+        ax.set_yticks(log_ticks(lo, hi))
+        # Plain numbers as on the live axis (d3's "~g"), no minor labels.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
+    elif len(finite):
+        lo, hi = padded(float(finite.min()), float(finite.max()))
+        ax.set_ylim(lo, hi)
+        ax.set_yticks(linear_ticks(lo, hi, 4))
 
 
 def _mark_alerts(ax, names: list[str], alerts: list) -> None:
@@ -119,7 +187,7 @@ def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> Non
     """One panel of every meter as a percent over steps (over seconds when the run
     counted no steps), peaks in the legend, the meters' notes underneath."""
     from .buffer import decimate
-    ax.set_title("meters (%)", fontsize=9)
+    ax.set_title("meters (%)", fontsize=8, loc="left")
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.set_ylim(0, 105)
@@ -137,30 +205,47 @@ def _draw_meters(ax, meters: dict[str, Curve], run: Run, max_points: int) -> Non
 
 
 def _png(fig: Figure, dpi: float) -> str:
+    """The figure as a base64 PNG of at most 256 colours (a chart needs no more;
+    a third of the bytes of a true-colour one)."""
+    from PIL import Image  # matplotlib's own dependency
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    buf.seek(0)
+    image = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="png", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _points(fig: Figure) -> int:
     return sum(len(line.get_xdata()) for ax in fig.axes for line in ax.lines)
 
 
-def bundle(run: Run, smoothing: float = 0.6) -> dict[str, str]:
-    """The MIME bundle that replaces the live output: PNG, small SVG, text; at most
-    ``OUTPUT_LIMIT`` bytes (the PNG is redrawn at a lower resolution if needed)."""
-    fig = draw(run, smoothing)
+def frozen(run: Run, smoothing: float = 0.6, log: dict[str, bool] | None = None,
+           reference: dict[str, tuple] | None = None) -> tuple[dict[str, str], dict]:
+    """The MIME bundle that replaces the live output (PNG drawn at ``SCALE`` x, a
+    small SVG, text; at most ``OUTPUT_LIMIT`` bytes, the PNG redrawn at a lower
+    resolution if needed) and its display metadata (the PNG's size in CSS pixels)."""
+    fig = draw(run, smoothing, log=log, reference=reference)
     text = summary_text(run)
-    png = _png(fig, fig.dpi)
+    dpi = fig.dpi * SCALE
+    png = _png(fig, dpi)
     budget = OUTPUT_LIMIT - len(text.encode()) - 2_000
-    dpi = fig.dpi
     while len(png) > budget and dpi > 20:
         dpi *= max(0.5, 0.9 * math.sqrt(budget / len(png)))
         png = _png(fig, dpi)
     out = {"image/png": png, "text/plain": text}
+    w, h = fig.get_size_inches() * fig.dpi
+    meta = {"image/png": {"width": int(round(w)), "height": int(round(h))}}
     if _points(fig) <= SVG_POINTS:
         svg = io.BytesIO()
         fig.savefig(svg, format="svg")
         if svg.tell() <= min(SVG_LIMIT, budget - len(png)):
             out["image/svg+xml"] = svg.getvalue().decode("utf-8")
-    return out
+    return out, meta
+
+
+def bundle(run: Run, smoothing: float = 0.6, log: dict[str, bool] | None = None,
+           reference: dict[str, tuple] | None = None) -> dict[str, str]:
+    """The data of :func:`frozen` (PNG, small SVG, text)."""
+    return frozen(run, smoothing, log, reference)[0]

@@ -7,6 +7,23 @@ from .meters.report import meter_lines
 from .run import Run, fmt_duration
 
 MAX_ALERT_LINES = 12  # alerts listed in the text summary (then a count)
+_LOWER = ("loss", "err", "mse", "mae", "rmse", "perplex", "ppl", "nll", "cost", "wer", "cer")
+_HIGHER = ("acc", "f1", "auc", "precision", "recall", "iou", "dice", "bleu", "rouge",
+           "map", "r2", "score", "top1", "top5")
+
+
+def direction(name: str) -> str | None:
+    """``"min"`` for a metric known to improve downwards (losses, errors), ``"max"``
+    for one known to improve upwards (accuracy, F1...), None otherwise (lr, a count):
+    a best value is shown only for the first two."""
+    n = name.lower()
+    if n == "lr" or n.startswith("lr/") or "learning_rate" in n:
+        return None
+    if any(k in n for k in _LOWER):
+        return "min"
+    if any(k in n for k in _HIGHER):
+        return "max"
+    return None
 
 
 def alert_events(run: Run) -> list:
@@ -30,7 +47,8 @@ def summary_text(run: Run) -> str:
         for name, st in stats.items():
             if is_meter(name):
                 continue
-            lines.append(f"  {name:<{width}}  last {st['last']:.6g}  best {st['best']:.6g}"
+            best = f"  best {st['best']:.6g}" if direction(name) else ""
+            lines.append(f"  {name:<{width}}  last {st['last']:.6g}{best}"
                          f"  ({int(st['count']):,} points)")
     lines += [f"  {line}" for line in meter_lines(run)]
     alerts = alert_events(run)

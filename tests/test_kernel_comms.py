@@ -11,7 +11,7 @@ ended ``stopped`` within ``STOP_WITHIN`` s of the click. Results go to
 Modes: ``foreground`` (no subshell: VS Code, nbclassic, JupyterLab < 4.4),
 ``subshell`` (JupyterLab >= 4.4: a subshell per comm target, ``subshell_id`` in the
 comm_msg header), ``subshell, no routing.py`` (same, with nbmonitor's routing fix
-switched off: shows what ipykernel does by itself), ``background``
+and its parent-less widget messages switched off: shows what ipykernel does by itself), ``background``
 (``%%monitor --background``; clicks sent plainly).
 """
 from __future__ import annotations
@@ -58,6 +58,10 @@ opt = torch.optim.SGD(model.parameters(), lr=0.01)
 NO_ROUTING = """
 import nbmonitor.widgets.controls as _controls
 _controls.route_to_sender = lambda widget: None
+# The dashboard's messages go out with no parent (widgets/unsaved.py), which also
+# leaves ipykernel 7.4 no publishing subshell to route to: off too, to see ipykernel.
+import nbmonitor.widgets.unsaved as _unsaved
+_unsaved.detached = lambda: None
 """
 TRAIN = """%%monitor --name {name} --no-meters{flags}
 t0 = time.time()

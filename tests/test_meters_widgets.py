@@ -47,7 +47,7 @@ def test_sparkline_keeps_a_bounded_number_of_points():
     import numpy as np
     t = np.arange(10_000.0)
     svg = sparkline(t, np.sin(t) * 50 + 50, 100, "#000")
-    assert svg.count(",") == 10_000  # sparkline draws what it is given...
+    assert svg.split('points="')[1].count(",") == 10_000  # sparkline draws what it is given...
     run = Run()
     for k in range(5000):
         run.buffer.append("sys/cpu", k, k % 100, time.time() - 5000 + k)

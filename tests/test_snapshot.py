@@ -48,9 +48,11 @@ def test_typical_run_draws_quickly_into_a_small_png_and_summary():
     text = data["text/plain"]
     assert "baseline" in text and "finished" in text and "steps 3,000" in text
     assert "duration" in text
-    for metric in ("train/loss", "val_loss", "val_acc", "lr"):
+    for metric in ("train/loss", "val_loss", "val_acc"):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(metric))
         assert "last" in line and "best" in line
+    lr = next(ln for ln in text.splitlines() if ln.strip().startswith("lr"))
+    assert "last" in lr and "best" not in lr  # no direction: no "best"
 
 
 def test_svg_only_when_small():
@@ -87,7 +89,7 @@ class FakeHandle:
     def __init__(self):
         self.updates = []
 
-    def update(self, data, raw=False):
+    def update(self, data, raw=False, metadata=None):
         self.updates.append(data)
 
 

@@ -10,6 +10,8 @@ import time
 
 import ipywidgets as W
 
+from ..style import BORDER, ERROR, MUTED, PANEL, WARN
+
 from ..run import Event, Run
 
 ALERT_KINDS = ("alert", "alert_error")
@@ -30,14 +32,15 @@ def render_banner(alerts: list[Event], total: int | None = None) -> str:
     total = len(alerts) if total is None else total
     rows = []
     for e in reversed(alerts[-SHOWN:]):
-        color = "#9a6700" if e.kind == "alert_error" else "#cf222e"
+        color = WARN if e.kind == "alert_error" else ERROR
         when = time.strftime("%H:%M:%S", time.localtime(e.time))
         rows.append(f'<div class="nbm-alert" style="color:{color}">&#9888; {when} '
                     f'step {e.step:g}: {html.escape(e.message)}</div>')
-    more = (f'<div style="color:#57606a">({total - SHOWN} earlier)</div>'
+    more = (f'<div style="color:{MUTED}">({total - SHOWN} earlier)</div>'
             if total > SHOWN else "")
     return ('<div class="nbm-banner" style="font-family:monospace;font-size:12px;'
-            'background:#fff8c5;border:1px solid #d4a72c;padding:3px 6px;margin:2px 0">'
+            f'background:{PANEL};border:1px solid {BORDER};border-left:3px solid {ERROR};'
+            'padding:3px 6px;margin:2px 0">'
             f'{"".join(rows)}{more}</div>')
 
 

@@ -1,15 +1,26 @@
-"""One bqplot chart per metric group: a faint raw curve and a smoothed one per series."""
-from __future__ import annotations
+"""One bqplot chart per metric group: a faint raw curve and a smoothed one per series.
 
+The chart sets its own domains and round tick values (:mod:`nbmonitor.ticks`), so a
+first draw with one point or a constant has a width and ticks, and the numbers are
+the snapshot's. Text colours come from bqplot's theme variables (JupyterLab's).
+"""
+from __future__ import annotations
 
 import bqplot as bq
 import numpy as np
 
 from ..buffer import View
-from .closing import close_tree
 from ..smoothing import ema, smoothable
-from ..style import PALETTE
+from ..style import PALETTE, metric_color  # noqa: F401  (PALETTE: compare imports it here)
+from ..ticks import linear_ticks, log_ticks, padded, tick_format, wants_log
+from .closing import close_tree
 
+CHART_LAYOUT = {"flex": "1 1 340px", "min_width": "300px", "max_width": "720px",
+                "height": "240px", "width": "auto"}
+TEXT = "var(--jp-ui-font-color1, #1f2328)"  # inline SVG styles resolve CSS variables
+LEGEND_TEXT = {"font-size": "10px", "fill": TEXT}
+TITLE = {"font-size": "13px", "fill": TEXT}
+LEGEND_BOX = {"fill-opacity": 0.0, "stroke-width": 0}
 
 
 class MetricChart:
@@ -20,10 +31,12 @@ class MetricChart:
         self.y_lin = bq.LinearScale()
         self.y_log = bq.LogScale()
         self.log = False
-        self.ax_x = bq.Axis(scale=self.x, label="step", num_ticks=5)
-        self.ax_y = bq.Axis(scale=self.y_lin, side="left", num_ticks=4,
-                            tick_format=".3g")
+        self.log_choice: bool | None = None  # None: automatic (wants_log of the data)
+        self.ax_x = bq.Axis(scale=self.x, label="step", tick_format="~s")
+        self.ax_y = bq.Axis(scale=self.y_lin, side="left", tick_format=".3g")
         self._ranges: dict[str, tuple[float, float]] = {}
+        self._xrange: dict[str, tuple[float, float]] = {}
+        self._data: dict[str, np.ndarray] = {}
         self.raw: dict[str, bq.Lines] = {}
         self.smooth: dict[str, bq.Lines] = {}
         self.refs: dict[str, bq.Lines] = {}  # faint curves of a previous run
@@ -32,8 +45,9 @@ class MetricChart:
         self.figure = bq.Figure(
             title=title, marks=[], axes=[self.ax_x, self.ax_y],
             legend_location="top-right", animation_duration=0,
+            legend_text=LEGEND_TEXT, legend_style=LEGEND_BOX, title_style=TITLE,
             fig_margin={"top": 30, "bottom": 35, "left": 55, "right": 10},
-            layout={"width": "380px", "height": "240px"},
+            layout=dict(CHART_LAYOUT),
         )
         self.figure.add_class("nbm-chart")
 
@@ -41,13 +55,13 @@ class MetricChart:
         return self.y_log if self.log else self.y_lin
 
     def add_series(self, name: str) -> None:
-        color = PALETTE[len(self.smooth) % len(PALETTE)]
+        color = metric_color(name, [m.colors[0] for m in self.smooth.values()])
         scales = {"x": self.x, "y": self._y()}
         raw = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=scales,
                        colors=[color], opacities=[0.25], stroke_width=1)
         smooth = bq.Lines(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), scales=scales,
                           colors=[color], stroke_width=2, labels=[name],
-                          display_legend=True)
+                          display_legend=True, marker="circle", marker_size=16)
         self.raw[name] = raw
         self.smooth[name] = smooth
         self.figure.marks = [*self.figure.marks, raw, smooth]
@@ -61,6 +75,7 @@ class MetricChart:
                        scales={"x": self.x, "y": self._y()}, colors=[color],
                        opacities=[0.35], stroke_width=1.5, line_style="dashed")
         self.refs[name] = ref
+        self._note_range("ref:" + name, np.asarray(steps, float), np.asarray(values, float))
         self.figure.marks = [ref, *self.figure.marks]
 
     def set_markers(self, steps: list[float], values: list[float]) -> None:
@@ -80,35 +95,67 @@ class MetricChart:
         if name not in self.smooth:
             self.add_series(name)
         x = view.steps.astype(np.float32)
-        y = view.values
+        y = np.asarray(view.values, float)
+        self._note_range(name, view.steps, y)
+        self._choose_scale()
         if self.log:
             y = np.where(y > 0, y, np.nan)
         raw, smooth = self.raw[name], self.smooth[name]
         with raw.hold_sync(), smooth.hold_sync():
+            # Dots only while a series has too few points to show as a line.
+            smooth.marker = "circle" if len(x) < 3 else None
             if smoothing > 0 and smoothable(name, len(x)):
                 raw.x, raw.y, raw.visible = x, y.astype(np.float32), True
                 smooth.x, smooth.y = x, ema(y, smoothing).astype(np.float32)
             else:
                 raw.visible = False
                 smooth.x, smooth.y = x, y.astype(np.float32)
-        self._fit_flat(name, y)
+        self._fit()
 
-    def _fit_flat(self, name: str, y: np.ndarray) -> None:
-        """Give a flat chart (a constant lr) a visible range: bqplot draws a zero-height
-        domain with a single tick."""
-        finite = y[np.isfinite(y)]
-        if len(finite):
-            self._ranges[name] = (float(finite.min()), float(finite.max()))
+    def _note_range(self, name: str, steps: np.ndarray, y: np.ndarray) -> None:
+        finite = np.isfinite(y)
+        if finite.any():
+            self._data[name] = y[finite]
+            self._ranges[name] = (float(y[finite].min()), float(y[finite].max()))
+        if len(steps):
+            self._xrange[name] = (float(np.min(steps)), float(np.max(steps)))
+
+    def _choose_scale(self) -> None:
+        log = self.log_choice
+        if log is None:
+            data = [v for v in self._data.values()]
+            log = bool(data) and wants_log(np.concatenate(data))
+        if log != self.log:
+            self._switch(log)
+
+    def _fit(self) -> None:
+        """Domains with a width and round ticks, on both axes (bqplot's own ticks
+        break on a zero-width domain: one point, a constant)."""
+        if self._xrange:
+            lo = min(r[0] for r in self._xrange.values())
+            hi = max(r[1] for r in self._xrange.values())
+            x0, x1 = (lo, hi) if hi > lo else (lo - 1, hi + 1)
+            ticks = linear_ticks(x0, x1, 5)
+            _set(self.x, x0, x1)
+            _set_ticks(self.ax_x, ticks, tick_format(ticks) if hi - lo < 5 else "~s")
         if not self._ranges:
             return
-        lo = min(r[0] for r in self._ranges.values())
-        hi = max(r[1] for r in self._ranges.values())
-        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            pad = abs(hi) * 0.1 or 1.0
-            if self.y_lin.min != lo - pad:
-                self.y_lin.min, self.y_lin.max = lo - pad, hi + pad
-        elif self.y_lin.min is not None:
-            self.y_lin.min = self.y_lin.max = None
+        ranges = list(self._ranges.values())
+        lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        if self.log:
+            pos = [v[v > 0] for v in self._data.values()]
+            pos = np.concatenate(pos) if pos else np.zeros(0)
+            if not len(pos):
+                return
+            y0, y1 = padded(float(pos.min()), float(pos.max()), log=True)
+            ticks = log_ticks(y0, y1)
+            _set(self.y_log, y0, y1)
+            _set_ticks(self.ax_y, ticks, tick_format(ticks, log=True))
+        else:
+            y0, y1 = padded(lo, hi)
+            ticks = linear_ticks(y0, y1, 4)
+            _set(self.y_lin, y0, y1)
+            _set_ticks(self.ax_y, ticks, tick_format(ticks))
 
     def mark_alert(self, name: str, step: float, value: float) -> None:
         """A red marker at ``(step, value)`` of series ``name``; a non-finite value
@@ -130,10 +177,14 @@ class MetricChart:
             self.alerts.x = np.append(self.alerts.x, step).astype(np.float32)
             self.alerts.y = np.append(self.alerts.y, value).astype(np.float32)
 
-    def set_log(self, log: bool) -> None:
-        """Switch the y axis between linear and log scale."""
-        if log == self.log:
-            return
+    def set_log(self, log: bool | None) -> None:
+        """Choose the y scale: True log, False linear, None automatic (log when the
+        positive data spans more than three decades, as the snapshot does)."""
+        self.log_choice = log
+        self._choose_scale()
+        self._fit()
+
+    def _switch(self, log: bool) -> None:
         self.log = log
         y = self._y()
         marks = [*self.raw.values(), *self.smooth.values(), *self.refs.values()]
@@ -149,3 +200,19 @@ class MetricChart:
                   *([self.markers] if self.markers else []), self.y_lin,
                   self.y_log]:
             close_tree(w)
+
+
+def _set(scale: bq.Scale, lo: float, hi: float) -> None:
+    if (scale.min, scale.max) != (lo, hi):
+        with scale.hold_sync():
+            scale.min, scale.max = float(lo), float(hi)
+
+
+def _set_ticks(axis: bq.Axis, ticks: list[float], fmt: str) -> None:
+    values = np.asarray(ticks, float)
+    old = axis.tick_values
+    if old is None or len(old) != len(values) or not np.allclose(old, values):
+        # The format goes first, in its own message: bqplot applies a format
+        # that arrives with new tick values only at the next redraw.
+        axis.tick_format = fmt
+        axis.tick_values = values

@@ -1,16 +1,27 @@
-"""The live dashboard of one run: header, controls, meters and a chart per metric group."""
+"""The live dashboard of one run: header, controls, meters and a chart per metric group.
+
+A group gets its chart once one of its series changes value; until then its series
+(a constant learning rate, a validation metric with one point) are values in the
+header. Every control (smoothing, y scale, Pause, Stop, knobs) is routed so that it
+acts while the cell trains (see :mod:`.routing`).
+"""
 from __future__ import annotations
 
 import ipywidgets as W
 
 from ..grouping import group_of, is_meter
 from ..run import Run
+from ..ticks import is_constant
 from .banner import AlertBanner
 from .chart import MetricChart
 from .closing import close_tree
 from .controls import ControlsPanel
 from .header import render_header
 from .meters import MetersPanel
+from .routing import route_to_sender
+
+Y_SCALES = [("auto y", "auto"), ("linear y", "linear"), ("log y", "log")]
+_LOG = {"auto": None, "linear": False, "log": True}
 
 
 class Dashboard:
@@ -23,60 +34,86 @@ class Dashboard:
         self.reference = reference or {}  # series -> (steps, values) of a past run
         self.max_points = max_points
         self.charts: dict[str, MetricChart] = {}
+        self.constants: dict[str, float] = {}  # series shown as a value in the header
         self._seen: dict[str, int] = {}
+        self._rate = 0.0
         self.note = ""
-        self.header = W.HTML(render_header(run, 0.0))
+        self.header = W.HTML(render_header(run, 0.0), layout={"width": "100%"})
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", readout_format=".2f",
                                        continuous_update=False,
-                                       layout={"width": "260px"})
-        self.log_scale = W.ToggleButton(value=False, description="log y", icon="",
-                                        layout={"width": "80px"})
+                                       layout={"width": "260px", "min_width": "200px"})
+        self.log_scale = W.Dropdown(options=Y_SCALES, value="auto",
+                                    layout={"width": "110px"})
+        self.smoothing.add_class("nbm-smoothing")
+        self.log_scale.add_class("nbm-yscale")
         self.panel = ControlsPanel(run, background)
         self.stop, self.pause = self.panel.stop, self.panel.pause
         self._marked = 0  # control events drawn as markers so far
         self.smoothing.observe(lambda _: self._redraw(), "value")
         self.log_scale.observe(self._on_log, "value")
-        self.controls = W.VBox([
-            W.HBox([self.smoothing, self.log_scale, self.panel.buttons]),
-            self.panel.knob_box, self.panel.note])
+        for w in (self.smoothing, self.log_scale):
+            route_to_sender(w)
+        row = W.Box([self.smoothing, self.log_scale, self.panel.buttons],
+                    layout={"display": "flex", "flex_flow": "row wrap",
+                            "align_items": "center"})
+        self.controls = W.VBox([row, self.panel.knob_box, self.panel.note])
         self.meters = MetersPanel(run)
         self.banner = AlertBanner(run)
         self._marks: list = []  # alert events whose chart has no marker yet
-        self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
+        self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap",
+                                  "width": "100%"})
         self.widget = W.VBox([self.header, self.banner.widget, self.controls,
                               self.meters.widget, self.grid])
         self.widget.add_class("nbm-dashboard")
 
     def _on_log(self, change) -> None:
         for chart in self.charts.values():
-            chart.set_log(change["new"])
+            chart.set_log(_LOG[change["new"]])
         self._redraw()
 
     def _redraw(self) -> None:
         self._seen.clear()
 
+    def log_choices(self) -> dict[str, bool]:
+        """Per chart group, whether its y axis is logarithmic now."""
+        return {key: chart.log for key, chart in self.charts.items()}
+
     def refresh(self, rate: float) -> None:
         """Pull new points from the buffer into the charts and redraw the header."""
         run = self.run
-        self.header.value = render_header(run, rate, self.note)
+        if not (run.paused and run.status == "running"):
+            self._rate = rate  # a paused run keeps the rate it had
         self.meters.refresh()
         self.panel.refresh()
         smoothing = self.smoothing.value
+        pending = {}
         for series in run.buffer:
             name = series.name
             if is_meter(name) or self._seen.get(name) == series.version:
                 continue
-            self._seen[name] = series.version
             key = group_of(name)
+            view = series.view(self.max_points)
+            if key not in self.charts and len(view) and (
+                    len(view) < 2 or is_constant(view.values)):
+                self.constants[name] = float(view.values[-1])
+                self._seen[name] = series.version
+                continue
+            pending[name] = (key, view)
+            self._seen[name] = series.version
+        for name, (key, view) in pending.items():
             chart = self.charts.get(key)
             if chart is None:
                 chart = self.charts[key] = MetricChart(key)
-                chart.set_log(self.log_scale.value)
+                chart.set_log(_LOG[self.log_scale.value])
                 self.grid.children = [*self.grid.children, chart.figure]
+                for other in [n for n in self.constants if group_of(n) == key]:
+                    del self.constants[other]  # drawn from now on
+                    self._seen.pop(other, None)
             if name in self.reference and name not in chart.smooth:
                 chart.set_reference(name, *self.reference[name])
-            chart.update(name, series.view(self.max_points), smoothing)
+            chart.update(name, view, smoothing)
+        self.header.value = render_header(run, self._rate, self.note, self.constants)
         self._mark_alerts()
         self._mark_controls()
 
@@ -103,6 +140,11 @@ class Dashboard:
         self._marked = len(events)
         lr = [e for e in events if e.data["knob"] == "lr"]
         self.charts["lr"].set_markers([e.step for e in lr], [e.data["new"] for e in lr])
+
+    def finish(self) -> None:
+        """The run ended: controls that can no longer act are disabled."""
+        for w in (self.stop, self.pause, *self.panel.sliders.values()):
+            w.disabled = True
 
     def close(self) -> None:
         """Close every widget so no widget state is left in the saved notebook."""

@@ -18,7 +18,13 @@ from ..buffer import decimate
 from ..grouping import is_meter
 from ..run import Run
 
-GREEN, AMBER, RED, GREY = "#1a7f37", "#9a6700", "#cf222e", "#57606a"
+from ..style import BORDER, MUTED, PANEL, TEXT
+
+# Theme variables with the light theme's colours as fallbacks.
+GREEN = "var(--jp-success-color1, #1a7f37)"
+AMBER = "var(--jp-warn-color1, #9a6700)"
+RED = "var(--jp-error-color1, #cf222e)"
+GREY = MUTED
 _GPU = re.compile(r"^gpu(\d+)/")
 
 
@@ -58,15 +64,15 @@ def sparkline(times: np.ndarray, values: np.ndarray, top: float, color: str,
     y = height - 1 - np.clip(values / top, 0, 1) * (height - 2)
     pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
     return (f'<svg class="nbm-spark" width="{width}" height="{height}" '
-            f'style="vertical-align:middle;background:#f6f8fa">'
-            f'<polyline fill="none" stroke="{color}" stroke-width="1.2" points="{pts}"/></svg>')
+            f'style="vertical-align:middle;background:{PANEL}">'
+            f'<polyline style="fill:none;stroke:{color};stroke-width:1.2" points="{pts}"/></svg>')
 
 
 def bar(frac: float, color: str, width: int = 60) -> str:
     """A horizontal usage bar, ``frac`` of it filled."""
     frac = float(np.clip(frac, 0, 1)) if np.isfinite(frac) else 0.0
     return (f'<span class="nbm-bar" style="display:inline-block;width:{width}px;height:8px;'
-            f'background:#eaeef2;vertical-align:middle"><span style="display:block;height:8px;'
+            f'background:{BORDER};vertical-align:middle"><span style="display:block;height:8px;'
             f'width:{frac * 100:.0f}%;background:{color}"></span></span>')
 
 
@@ -143,7 +149,7 @@ def render_meters(run: Run, now: float | None = None, window: float = 300.0,
     if not body:
         return ""
     return (f'<div class="nbm-meters" style="font-family:monospace;font-size:12px;'
-            f'line-height:20px;margin:2px 0">{body}</div>')
+            f'line-height:20px;margin:2px 0;color:{TEXT}">{body}</div>')
 
 
 class MetersPanel:

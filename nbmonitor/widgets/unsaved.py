@@ -8,6 +8,11 @@ parent. So the dashboard's widgets are created and updated with an empty parent
 header: executors save nothing of them, the browser draws them live as before, and
 the frozen output (sent with the cell's parent) is all that stays.
 
+With no parent header a comm records no publishing subshell, so ipykernel 7.4 also
+handles clicks on these widgets on the subshell that sent them (what
+:mod:`.routing` does for them explicitly; tests/test_kernel_comms.py switches both
+off to see the kernel alone).
+
 ipykernel >= 7 resolves a message's parent from a context variable, which can be
 set for one context only; on older kernels :func:`detached` returns None and
 widgets are saved as before (still closed at the end).

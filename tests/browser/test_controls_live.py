@@ -59,8 +59,8 @@ def test_foreground_knob_and_stop_are_live(lab, page, build_dir):
     L.wait_until(lambda: dash.locator(".nbm-knob-lr").count() > 0, 30, "the lr knob")
     note = dash.locator(".nbm-controls-note").inner_text()
     assert "after the cell ends" not in note, note
-    # Type a new lr into the slider's readout (what a drag sends too).
-    readout = dash.locator(".nbm-knob-lr .widget-readout").first
+    # Type a new lr into the knob's value box (a drag sends the same).
+    readout = dash.locator(".nbm-knob-lr-value input").first
     readout.click()
     page.keyboard.press("Control+a")
     page.keyboard.type("5.00e-3")

@@ -1,0 +1,59 @@
+"""The tuner as a person sees it, mid-sweep and after it, in light and dark themes
+at 700 and 1600 px: screenshots for build/gallery/, and a console free of errors."""
+from __future__ import annotations
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from . import gallery as G
+from . import labpage as L
+from .notebooks import write
+from .test_tuner_live import SETUP
+
+pytestmark = pytest.mark.browser
+
+SWEEP = 'display(tuner)\n_ = tuner.sweep("random", n_trials=10, seed=0)\n'
+
+
+def notebook():
+    nb = new_notebook(cells=[new_code_cell(SETUP.replace("steps=30", "steps=120")),
+                             new_code_cell(SWEEP)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    return nb
+
+
+def rows(page) -> int:
+    return page.evaluate("() => document.querySelectorAll("
+                         "'.nbm-tuner table.nbm-tuner-table tbody tr').length")
+
+
+def test_tuner_in_both_themes_and_widths(lab, page):
+    errors = G.console_errors(page)
+    G.set_width(page, 1600)
+    write(notebook(), lab.root / "tuner_gallery.ipynb")
+    L.open_notebook(page, lab.url, "tuner_gallery.ipynb")
+    L.run_cell(page, 0)
+    L.wait_done(page, 0, timeout=120)
+    L.run_cell(page, 1)
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
+    L.wait_until(lambda: rows(page) >= 2, 120, "two trials in the table")
+    shots = 0
+    for width in G.WIDTHS:
+        G.set_width(page, width)
+        for theme in ("light", "dark"):
+            G.set_theme(page, theme)
+            if "[*]" in L.prompt(page, 1):  # mid-sweep only while it is
+                G.shoot(cell.locator(".jp-OutputArea"), "tuner", "midsweep", page)
+                shots += 1
+    assert shots >= 1, "the sweep ended before a mid-sweep screenshot"
+    L.wait_done(page, 1, timeout=240)
+    page.wait_for_timeout(1000)
+    for width in G.WIDTHS:
+        G.set_width(page, width)
+        for theme in ("light", "dark"):
+            G.set_theme(page, theme)
+            G.shoot(cell.locator(".jp-OutputArea"), "tuner", "done", page)
+    G.set_theme(page, "light")
+    bad = [e for e in errors if "favicon" not in e]
+    assert bad == [], bad
