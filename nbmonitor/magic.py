@@ -22,6 +22,8 @@ def parse_hparams(text: str | None) -> dict:
             value = json.loads(text)
         except json.JSONDecodeError as e:
             raise UsageError(f"--hparams: not valid JSON: {e}") from None
+        except RecursionError:
+            raise UsageError("--hparams: JSON nested too deeply") from None
         if not isinstance(value, dict):
             raise UsageError("--hparams: expected a JSON object")
         return value
@@ -32,7 +34,7 @@ def parse_hparams(text: str | None) -> dict:
             raise UsageError(f"--hparams: expected key=value, got {part!r}")
         try:
             out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             out[key.strip()] = raw.strip()
     return out
 
@@ -90,10 +92,8 @@ class MonitorMagics(Magics):
             args = self.monitor.parser.parse_args(arg_split(line, posix=True))
             options = vars(args)
             options["hparams"] = parse_hparams(options["hparams"])
-            if options["max_points"] < 10:
-                raise UsageError("--max-points must be at least 10")
             session = Session(source=cell, namespace=self.shell.user_ns, **options)
-        except (UsageError, ValueError) as e:
+        except (UsageError, ValueError, TypeError) as e:
             raise UsageError(f"{e}\n{_usage(self.monitor)}") from None
         try:  # a foreign or corrupt store file stops the cell before it runs
             session.store = open_for_run(options["store"]) or False

@@ -51,14 +51,12 @@ class Session:
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
                  compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
                  default_alerts: bool = True, background: bool = False) -> None:
-        if not sample_every > 0 or not math.isfinite(sample_every):
-            raise ValueError("sample_every must be a positive number of seconds")
-        if refresh_hz <= 0 or not math.isfinite(refresh_hz):
-            raise ValueError("refresh_hz must be a positive number")
-        if total_steps is not None and total_steps <= 0:
-            raise ValueError("total_steps must be positive")
-        if epochs is not None and epochs <= 0:
-            raise ValueError("epochs must be positive")
+        from .checks import option
+        sample_every = option("sample_every", sample_every)
+        refresh_hz = option("refresh_hz", refresh_hz)
+        max_points = option("max_points", max_points, integer=True)
+        total_steps = option("total_steps", total_steps, integer=True)
+        epochs = option("epochs", epochs, integer=True)
         self.name = name
         self.print_capture = print_capture
         self.total_steps = total_steps
@@ -88,7 +86,9 @@ class Session:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Rules parsed now, so a malformed one stops the cell before it runs.
-        from .alerts import as_rule, default_rules
+        from .alerts import Rule, as_rule, default_rules
+        if isinstance(alerts, (str, Rule)):  # one rule, not a sequence of characters
+            alerts = [alerts]
         self.rules = default_rules(stop_on_nan) if default_alerts else []
         if stop_on_nan and not default_alerts:
             self.rules.append(as_rule("nan -> stop"))
@@ -223,7 +223,11 @@ class Session:
     def _refresh_loop(self) -> None:
         period = 1.0 / self.refresh_hz
         while not self._stop.wait(period):
-            self.refresh()
+            try:
+                self.refresh()
+            except BaseException as e:  # SystemExit from a view: keep refreshing
+                if hasattr(self.view, "note"):
+                    self.view.note = f"display error: {type(e).__name__}: {e}"
 
     def refresh(self) -> None:
         """Check the alert rules on new points, then refresh the view; errors
@@ -251,13 +255,19 @@ class Session:
             status, error = "interrupted", "KeyboardInterrupt"
         else:
             status, error = "failed", f"{exc_type.__name__}: {exc}"
-        self._teardown()
-        self._final_check()
-        run.finish(status, error)
-        if error and hasattr(self.view, "note"):
-            self.view.note = error
-        self._close_store()
-        self._freeze()
+        from .interrupts import deferred_interrupts
+        # A second Ctrl-C while closing is held until the run is closed: hooks
+        # removed, threads stopped, status stored, output frozen.
+        with deferred_interrupts(f"closing run {run.name[:60]!r} first") as presses:
+            self._teardown()
+            self._final_check()
+            run.finish(status, error)
+            if error and hasattr(self.view, "note"):
+                self.view.note = error
+            self._close_store()
+            self._freeze()
+        if presses[0] and exc_type is None:
+            raise KeyboardInterrupt  # the press held while closing, now that it is closed
         return suppress
 
     def _final_check(self) -> None:
@@ -282,11 +292,13 @@ class Session:
             self._sampler.stop()
             self._sampler = None
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        with _active_lock:
-            if _active is self:
-                _active = None
+        try:
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=5)
+        finally:
+            with _active_lock:
+                if _active is self:
+                    _active = None
         for p in problems:
             print(f"nbmonitor: {p}", file=sys.stderr)
 

@@ -25,8 +25,10 @@ ALERT_COLOR = "#cf222e"
 
 
 def _plain(text: str) -> str:
-    """Matplotlib reads ``$`` as mathtext; names are shown literally."""
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    """Matplotlib reads ``$`` as mathtext; names are shown literally, and cut to
+    :data:`nbmonitor.names.LIMIT` characters (a huge name must not slow drawing)."""
+    from .names import short
+    return short(text, 160).replace("\\", "\\\\").replace("$", r"\$")
 
 
 def chart_axes(fig: Figure, rows: int, cols: int, i: int, title: str):

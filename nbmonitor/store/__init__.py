@@ -2,8 +2,8 @@
 
 Where the store is, first match wins: an explicit ``store=`` / ``--store PATH``;
 the ``NBMONITOR_STORE`` environment variable; ``.nbmonitor/runs.db`` in the
-current directory (the notebook's directory, in a kernel). A directory means
-``runs.db`` inside it. ``False``, or ``off`` / ``0`` / ``false`` / ``none`` as a
+current directory (the notebook's directory, in a kernel). A directory, or a path
+ending in ``/`` (created when missing), means ``runs.db`` inside it. ``False``, or ``off`` / ``0`` / ``false`` / ``none`` as a
 string or in the environment, disables the store.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ _opened: dict[Path, tuple[int, SqliteStore]] = {}
 _lock = threading.Lock()
 
 __all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_for_run",
-           "open_store", "store_path"]
+           "open_store", "reopen", "store_path"]
 
 
 def store_path(spec: Any = None) -> Path | None:
@@ -39,8 +39,9 @@ def store_path(spec: Any = None) -> Path | None:
             return Path.cwd() / DEFAULT
     if isinstance(spec, str) and spec.strip().lower() in OFF:
         return None
+    trailing = isinstance(spec, str) and spec.rstrip().endswith(("/", os.sep))
     path = Path(spec).expanduser()
-    if path.is_dir():
+    if trailing or path.is_dir():
         path = path / "runs.db"
     return path.resolve()
 
@@ -64,8 +65,17 @@ def open_store(spec: Any = None) -> SqliteStore | None:
             hit[1].mark_crashed()
             return hit[1]
         store = SqliteStore(path)
-        _opened[path] = (path.stat().st_ino, store)
+        _opened[path] = (store.ino, store)
         return store
+
+
+def reopen(store: SqliteStore) -> SqliteStore:
+    """A fresh store at ``store``'s path (after the file was deleted or replaced),
+    remembered for later opens of that path."""
+    with _lock:
+        new = SqliteStore(store.path)
+        _opened[store.path] = (new.ino, new)
+        return new
 
 
 def open_for_run(spec: Any = None) -> SqliteStore | None:
@@ -76,10 +86,19 @@ def open_for_run(spec: Any = None) -> SqliteStore | None:
     import sqlite3
     import sys
     try:
-        return open_store(spec)
+        store = open_store(spec)
     except StoreError:
         raise
     except (OSError, sqlite3.Error) as e:
         print(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
               "this run is not stored", file=sys.stderr)
         return None
+    if store is not None and store.readonly:
+        if store.readonly.startswith("PRAGMA quick_check"):
+            raise StoreError(f"{store.path} is damaged ({store.readonly}); nbmonitor does "
+                             "not write to it. Runs can still be read from it; choose "
+                             "another store (--store PATH, store=...) or --store off")
+        print(f"nbmonitor: the run store {store.path} is read-only ({store.readonly}); "
+              "this run is not stored (its history can still be read)", file=sys.stderr)
+        return None
+    return store

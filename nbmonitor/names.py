@@ -1,0 +1,15 @@
+"""Names as shown: truncated for display, kept whole in the data.
+
+A metric or run name can be any length (a 50,000-character name is legal); charts,
+legends, tables and messages show at most ``LIMIT`` characters of it, with an
+ellipsis, so drawing stays fast whatever a name holds.
+"""
+from __future__ import annotations
+
+LIMIT = 80
+
+
+def short(text: object, limit: int = LIMIT) -> str:
+    """``text`` as a string of at most ``limit`` characters (``…`` marks a cut)."""
+    s = text if isinstance(text, str) else str(text)
+    return s if len(s) <= limit else s[:limit - 1] + "\u2026"
