@@ -4,7 +4,6 @@ freezes the output."""
 from __future__ import annotations
 
 import contextvars
-import math
 import sys
 import threading
 import traceback

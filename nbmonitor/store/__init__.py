@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..say import say
 from .schema import SCHEMA_VERSION, StoreError
 from .sqlite import SqliteStore
 
@@ -84,21 +85,20 @@ def open_for_run(spec: Any = None) -> SqliteStore | None:
     failure (an unwritable directory...) is reported on stderr and the run goes
     on without a store."""
     import sqlite3
-    import sys
     try:
         store = open_store(spec)
     except StoreError:
         raise
     except (OSError, sqlite3.Error) as e:
-        print(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
-              "this run is not stored", file=sys.stderr)
+        say(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
+            "this run is not stored")
         return None
     if store is not None and store.readonly:
         if store.readonly.startswith("PRAGMA quick_check"):
             raise StoreError(f"{store.path} is damaged ({store.readonly}); nbmonitor does "
                              "not write to it. Runs can still be read from it; choose "
                              "another store (--store PATH, store=...) or --store off")
-        print(f"nbmonitor: the run store {store.path} is read-only ({store.readonly}); "
-              "this run is not stored (its history can still be read)", file=sys.stderr)
+        say(f"nbmonitor: the run store {store.path} is read-only ({store.readonly}); "
+            "this run is not stored (its history can still be read)")
         return None
     return store

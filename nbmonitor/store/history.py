@@ -6,7 +6,6 @@ run of that name wins). Times are ``pandas.Timestamp`` in UTC.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pandas as pd
 from ..grouping import is_meter
 from ..names import short
 from ..run import lower_is_better
+from ..say import say
 from . import open_store
 from .sqlite import SqliteStore
 
@@ -235,8 +235,8 @@ def reference_curves(stored: StoredRun, max_points: int = 2000) -> dict[str, tup
         try:
             p = stored.store.points(stored.id, name)
         except (ValueError, MemoryError) as e:  # a damaged or crafted chunk
-            print(f"nbmonitor: run {short(stored.name)!r}, series {short(name)!r} in "
-                  f"{stored.store.path} is unreadable ({e}); left out", file=sys.stderr)
+            say(f"nbmonitor: run {short(stored.name)!r}, series {short(name)!r} in "
+                f"{stored.store.path} is unreadable ({e}); left out")
             continue
         s, v, _ = decimate(p[0], p[1], p[2], max_points)
         out[name] = (s, v)

@@ -9,12 +9,12 @@ at most ``MAX_POINTS`` points per series.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..say import say
 from . import codec
 
 MAX_POINTS = 1 << 26  # points read back per series (1.5 GiB of float64 triples)
@@ -25,7 +25,7 @@ def _say_once(path: Path, run_id: str, what: str) -> None:
     key = (str(path), run_id)
     if key not in _warned:
         _warned.add(key)
-        print(f"nbmonitor: run {str(run_id)[:40]!r} in {path}: {what}", file=sys.stderr)
+        say(f"nbmonitor: run {str(run_id)[:40]!r} in {path}: {what}")
 
 
 def _json(text: Any, kind: type) -> Any:

@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 import threading
 import time
 from typing import Any
 
 import numpy as np
 
+from ..names import short
 from ..run import Run
+from ..say import say
 from .sqlite import LIVE_RUNS, SqliteStore, clamp_int
 
 PERIOD_S = 0.5
@@ -104,17 +105,17 @@ class StoreWriter:
         self._next_try = time.monotonic() + min(MAX_BACKOFF_S, self.period * 2 ** self._fails)
         if not self._reported:
             self._reported = True
-            print(f"nbmonitor: writing run {_short(self.run.name)!r} to {self.store.path} "
-                  f"failed ({self.last_error}); the run goes on, its points are kept in "
-                  "memory and the write is retried", file=sys.stderr)
+            say(f"nbmonitor: writing run {short(self.run.name)!r} to {self.store.path} "
+                f"failed ({self.last_error}); the run goes on, its points are kept in "
+                "memory and the write is retried")
 
     def _recovered(self) -> None:
         self._fails = 0
         self._next_try = 0.0
         if self._failing:
             self._failing = False
-            print(f"nbmonitor: run {_short(self.run.name)!r} is stored again in "
-                  f"{self.store.path}", file=sys.stderr)
+            say(f"nbmonitor: run {short(self.run.name)!r} is stored again in "
+                f"{self.store.path}")
 
     def _check_file(self) -> None:
         """Notice a store file deleted or replaced under the run: create it again
@@ -128,9 +129,9 @@ class StoreWriter:
             return
         if not self._moved_said:
             self._moved_said = True
-            print(f"nbmonitor: the run store {store.path} was deleted or replaced during "
-                  f"run {_short(self.run.name)!r}; the run is written again into a new "
-                  "store there from memory", file=sys.stderr)
+            say(f"nbmonitor: the run store {store.path} was deleted or replaced during "
+                f"run {short(self.run.name)!r}; the run is written again into a new "
+                "store there from memory")
         from . import reopen
         self.store = reopen(store)
         self._inserted = False
@@ -166,10 +167,10 @@ class StoreWriter:
             self._gave_up = True
             self._pending.clear()
             self._n_pending = 0
-            print(f"nbmonitor: the store has taken no point of run "
-                  f"{_short(self.run.name)!r} for too long ({MAX_PENDING:,} points waiting); "
-                  "new points are no longer kept for it (the run's status still is); "
-                  "run.to_csv(PATH) saves what the run holds in memory", file=sys.stderr)
+            say(f"nbmonitor: the store has taken no point of run "
+                f"{short(self.run.name)!r} for too long ({MAX_PENDING:,} points waiting); "
+                "new points are no longer kept for it (the run's status still is); "
+                "run.to_csv(PATH) saves what the run holds in memory")
 
     def flush(self, **fields: Any) -> bool:
         """Drain the buffer and write one batch; True when written. Never raises."""
@@ -222,9 +223,9 @@ class StoreWriter:
                 raise
             except Exception as e:
                 self._dropped.add(name)
-                print(f"nbmonitor: series {_short(name)!r} of run {_short(self.run.name)!r} "
-                      f"cannot be stored ({type(e).__name__}: {e}); it is left out of the "
-                      "store (still shown and in run.to_csv())", file=sys.stderr)
+                say(f"nbmonitor: series {short(name)!r} of run {short(self.run.name)!r} "
+                    f"cannot be stored ({type(e).__name__}: {e}); it is left out of the "
+                    "store (still shown and in run.to_csv())")
 
     def stop(self) -> None:
         """Stop the thread (no final write; see :meth:`close`)."""
@@ -246,19 +247,15 @@ class StoreWriter:
             time.sleep(0.2 * 2 ** attempt)
         LIVE_RUNS.discard(run.id)
         if not ok:
-            print(f"nbmonitor: the final write of run {_short(run.name)!r} to "
-                  f"{self.store.path} failed ({self.last_error}); {self._n_pending:,} "
-                  "points are not stored. nbmonitor.last_run().to_csv('run.csv') saves "
-                  "what the run holds in memory", file=sys.stderr)
+            say(f"nbmonitor: the final write of run {short(run.name)!r} to "
+                f"{self.store.path} failed ({self.last_error}); {self._n_pending:,} "
+                "points are not stored. nbmonitor.last_run().to_csv('run.csv') saves "
+                "what the run holds in memory")
         elif self._gave_up:
-            print(f"nbmonitor: run {_short(run.name)!r} is stored without the points "
-                  "logged while the store failed; nbmonitor.last_run().to_csv('run.csv') "
-                  "saves what the run holds in memory", file=sys.stderr)
+            say(f"nbmonitor: run {short(run.name)!r} is stored without the points "
+                "logged while the store failed; nbmonitor.last_run().to_csv('run.csv') "
+                "saves what the run holds in memory")
         return ok
-
-
-def _short(name: str, limit: int = 60) -> str:
-    return name if len(name) <= limit else name[:limit - 1] + "\u2026"
 
 
 def _contiguous(pending: dict[str, list[tuple[int, np.ndarray]]]
