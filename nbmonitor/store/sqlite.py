@@ -111,7 +111,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._series_ids: dict[tuple[str, str], int] = {}
         if not writable(self.path):
-            self._open_readonly("the file or its directory is read-only")
+            self._open_readonly("no write permission on the file or its directory")
             return
         self._conn = connect(self.path)
         try:
@@ -121,7 +121,7 @@ class SqliteStore:
             self._conn.close()
             if "readonly" not in str(e) and "read-only" not in str(e):
                 raise
-            self._open_readonly("the file system is read-only")
+            self._open_readonly("a read-only file system")
             return
         except BaseException:
             self._conn.close()
@@ -311,4 +311,5 @@ def quick_check(conn: sqlite3.Connection) -> str | None:
         return str(e)
     if rows and rows[0][0] == "ok":
         return None
-    return "; ".join(str(r[0]) for r in rows)[:300] or "no answer"
+    text = "; ".join(str(r[0]) for r in rows).replace("*** in database main ***", "")
+    return " ".join(text.split())[:300] or "no answer"  # one line
