@@ -6,6 +6,7 @@ from typing import TextIO
 
 from . import say
 from .grouping import is_meter
+from .names import short
 from .run import Run
 from .widgets.header import header_fields
 
@@ -25,10 +26,10 @@ class TextProgress:
 
     def line(self, rate: float) -> str:
         f = header_fields(self.run, rate)
-        parts = [f["name"], f["status"], f"step {f['step']}", f"epoch {f['epoch']}", f["rate"]]
+        parts = [short(f["name"], 40), f["status"], f"step {f['step']}", f"epoch {f['epoch']}", f["rate"]]
         for s in list(self.run.buffer)[:4]:
             if not is_meter(s.name):
-                parts.append(f"{s.name} {s.last_value:.4g}")
+                parts.append(f"{short(s.name, 40)} {s.last_value:.4g}")
         parts.append(f"{f['elapsed']}<{f['eta']}")
         return " | ".join(parts)
 
@@ -47,7 +48,7 @@ class TextProgress:
             seen = self._shown[key] = self._shown.get(key, 0) + 1
             if seen <= REPEATS:
                 out.append(f"nbmonitor {e.kind.replace('_', ' ')} (step {e.step:g}): "
-                           f"{e.message}")
+                           f"{short(e.message, 300)}")
             if seen == REPEATS and key[2]:
                 out.append(f"nbmonitor alert: rule '{key[0]}' on {key[1]} keeps firing; "
                            "further alerts are recorded, not shown")
