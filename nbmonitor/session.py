@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from .env import frontend as detect_frontend
 from .hooks import StopRun
+from .interrupts import deferred_interrupts
 from .run import Run
 from .totals import estimate_epochs
 
@@ -244,6 +245,22 @@ class Session:
 
     # -- leaving -----------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> bool:
+        message = f"closing run {self.run.name[:60]!r} first"
+        try:
+            with deferred_interrupts(message) as presses:
+                suppress = self._close(exc_type, exc)
+        except KeyboardInterrupt:
+            # A second Ctrl-C that landed before the guard was up: nothing was closed
+            # yet (inside the guard nothing raises it), so close now.
+            with deferred_interrupts(message) as presses:
+                suppress = self._close(exc_type, exc)
+        if presses[0] and exc_type is None:
+            raise KeyboardInterrupt  # the press held while closing, now that it is closed
+        return suppress
+
+    def _close(self, exc_type, exc) -> bool:
+        """Everything :meth:`__exit__` does, under a held Ctrl-C: hooks removed,
+        threads stopped, status stored, output frozen."""
         run = self.run
         suppress = False
         if exc_type is None:
@@ -254,19 +271,13 @@ class Session:
             status, error = "interrupted", "KeyboardInterrupt"
         else:
             status, error = "failed", f"{exc_type.__name__}: {exc}"
-        from .interrupts import deferred_interrupts
-        # A second Ctrl-C while closing is held until the run is closed: hooks
-        # removed, threads stopped, status stored, output frozen.
-        with deferred_interrupts(f"closing run {run.name[:60]!r} first") as presses:
-            self._teardown()
-            self._final_check()
-            run.finish(status, error)
-            if error and hasattr(self.view, "note"):
-                self.view.note = error
-            self._close_store()
-            self._freeze()
-        if presses[0] and exc_type is None:
-            raise KeyboardInterrupt  # the press held while closing, now that it is closed
+        self._teardown()
+        self._final_check()
+        run.finish(status, error)
+        if error and hasattr(self.view, "note"):
+            self.view.note = error
+        self._close_store()
+        self._freeze()
         return suppress
 
     def _final_check(self) -> None:
