@@ -14,8 +14,8 @@ INT64_MAX = (1 << 63) - 1
 
 # name: (low, high, what) of each numeric option of a monitored run.
 RANGES: dict[str, tuple[float, float, str]] = {
-    "refresh_hz": (0.05, 30.0, "refreshes per second"),
-    "sample_every": (0.05, 3600.0, "seconds between meter readings"),
+    "refresh_hz": (1e-3, 60.0, "refreshes per second"),
+    "sample_every": (0.01, 86400.0, "seconds between meter readings"),
     "max_points": (10, 1_000_000, "points per chart"),
     "total_steps": (1, INT64_MAX, "steps"),
     "epochs": (1, INT64_MAX, "epochs"),

@@ -8,6 +8,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
+from .names import short
 from .session import Session
 from .store import StoreError, open_for_run
 
@@ -31,7 +32,7 @@ def parse_hparams(text: str | None) -> dict:
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, raw = part.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--hparams: expected key=value, got {part!r}")
+            raise UsageError(f"--hparams: expected key=value, got {short(part, 60)!r}")
         try:
             out[key.strip()] = json.loads(raw)
         except (json.JSONDecodeError, RecursionError):
