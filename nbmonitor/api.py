@@ -101,14 +101,14 @@ def log(step: float | None = None, **metrics: Any) -> None:
             run.log_auto(name, float(value), step, now)
         return
     for name, value in metrics.items():
-        ser = series.get(name)
-        if ser is None:
-            ser = run.buffer.series(_checks.metric_name(name))
         cls = value.__class__
         if cls is not float and (cls is not int or not -_EXACT < value < _EXACT):
             value = _scalar(value, run, name, step)  # 10**400 raises, 2**60 -> float
             if value is None:
                 continue
+        ser = series.get(name)
+        if ser is None:
+            ser = run.buffer.series(_checks.metric_name(name))
         # Series.append inlined: this is the per-scalar hot path (see buffer.py).
         stage = ser._stage
         if step is None:  # the series' own index

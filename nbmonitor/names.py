@@ -10,6 +10,11 @@ LIMIT = 80
 
 
 def short(text: object, limit: int = LIMIT) -> str:
-    """``text`` as a string of at most ``limit`` characters (``…`` marks a cut)."""
+    """``text`` as one line of at most ``limit`` characters (``…`` marks a cut;
+    control characters such as newlines are shown escaped)."""
     s = text if isinstance(text, str) else str(text)
-    return s if len(s) <= limit else s[:limit - 1] + "\u2026"
+    cut = len(s) > limit
+    s = s[:limit]
+    if not s.isprintable():  # repr escapes newlines, control characters, lone surrogates
+        s = repr(s)[1:-1]
+    return s[:limit - 1] + "\u2026" if cut or len(s) > limit else s
