@@ -44,8 +44,8 @@ def metric_name(name: str) -> str:
 
 def too_big(name: str, value: Any) -> ValueError:
     """The error for a number beyond float64 (``10**400``)."""
-    label = name if name == "step" else f"metric {_show(name)}:"
-    return ValueError(f"nbmonitor.log: {label}={_show(value)} does not fit in a float64 "
+    label = name if name == "step" else f"metric {_show(name)}"
+    return ValueError(f"nbmonitor.log: {label} = {_show(value)} does not fit in a float64 "
                       "(|x| < 1.8e308); pass float(x) to record it as inf")
 
 
