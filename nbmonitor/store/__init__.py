@@ -93,7 +93,7 @@ def open_for_run(spec: Any = None) -> SqliteStore | None:
         say(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
             "this run is not stored")
         return None
-    if store is not None and store.readonly:
+    if store is not None and getattr(store, "readonly", None):
         if store.readonly.startswith("PRAGMA quick_check"):
             raise StoreError(f"{store.path} is damaged ({store.readonly}); nbmonitor does "
                              "not write to it. Runs can still be read from it; choose "

@@ -121,6 +121,8 @@ class StoreWriter:
         """Notice a store file deleted or replaced under the run: create it again
         and rewrite the run into it from memory (raises while that fails)."""
         store = self.store
+        if getattr(store, "ino", None) is None:  # not a file (a server-backed store)
+            return
         try:
             ino = os.stat(store.path).st_ino
         except OSError:
