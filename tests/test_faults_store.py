@@ -269,3 +269,20 @@ def test_a_series_the_store_refuses_is_left_out_alone(tmp_path, capsys):
     stored = _stored(path, run.id)
     assert stored == {"loss": 200, "_status": "finished"}
     assert capsys.readouterr().err.count("series 'cursed' of run 'faults' cannot be stored") == 1
+
+
+def test_hyperparameters_json_cannot_hold_do_not_poison_writes(tmp_path):
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    circular: dict = {}
+    circular["self"] = circular
+    path = tmp_path / "runs.db"
+    with _monitor(path, hparams={"deep": deep}) as run:
+        nbmonitor.config(loop=circular, lr=0.1)
+        for i in range(100):
+            nbmonitor.log(loss=1.0 / (i + 1))
+    back = nbmonitor.load(run.id, store=path)
+    assert back.status == "finished" and len(back.series("loss")) == 100
+    assert list(back.hparams) == ["unencodable"]
+    assert back.hparams["unencodable"].startswith(("RecursionError", "ValueError"))

@@ -79,7 +79,11 @@ def as_json(value: Any) -> str:
     try:
         return json.dumps(value, default=str)
     except (ValueError, TypeError, RecursionError) as e:
-        return json.dumps({"unencodable": f"{type(e).__name__}: {repr(value)[:200]}"})
+        try:
+            text = repr(value)[:200]
+        except Exception:  # a repr as deep as the value
+            text = f"<{type(value).__name__}>"
+        return json.dumps({"unencodable": f"{type(e).__name__}: {text}"})
 
 
 def clamp_int(value: Any) -> int:

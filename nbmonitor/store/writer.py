@@ -194,7 +194,7 @@ class StoreWriter:
             with run._events_lock:
                 events = list(enumerate(run.events[self._events_done:], self._events_done))
             fields = {"step": clamp_int(run.step), **fields}
-            if run.hparams != self._hparams:
+            if _changed(run.hparams, self._hparams):
                 fields["hparams"] = dict(run.hparams)
             try:
                 self.store.write_batch(run.id, fields, points, events)
@@ -258,6 +258,15 @@ class StoreWriter:
                 "logged while the store failed; nbmonitor.last_run().to_csv('run.csv') "
                 "saves what the run holds in memory")
         return ok
+
+
+def _changed(now: dict, before: dict | None) -> bool:
+    """Whether the hyperparameters changed since the last write (values that cannot
+    be compared, too deep or circular, count as changed only when the keys did)."""
+    try:
+        return now != before
+    except RecursionError:
+        return before is None or list(now) != list(before)
 
 
 def _contiguous(pending: dict[str, list[tuple[int, np.ndarray]]]
