@@ -12,6 +12,7 @@ from .buffer import _GIL, STAGE
 from .run import Run
 
 _EXACT = 1 << 53  # ints beyond are stored as the nearest float, converted here
+_STEP = 1 << 62  # steps within this are taken as they are; others go through checks
 
 _STAGE3 = 3 * STAGE
 from . import session as _session
@@ -90,8 +91,13 @@ def log(step: float | None = None, **metrics: Any) -> None:
     if step is None:
         if run.hooks_count_steps or run.explicit_steps:
             step = run.step
-    else:
-        step = _checks.step(step)  # inf, 2**63, a tensor... (never int(inf) here)
+    elif (step.__class__ is float or step.__class__ is int) and -_STEP < step < _STEP:
+        if not run.hooks_count_steps:
+            run.explicit_steps = True
+            if step > run.step:
+                run.step = int(step)
+    else:  # inf, NaN, 2**63, a tensor...: checked off the common path
+        step = _checks.step(step)
         if not run.hooks_count_steps:
             run.explicit_steps = True
             _checks.advance(run, step)
