@@ -26,7 +26,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import codec
+from .health import quick_check, writable
 from .schema import FMT_CODEC, FMT_RAW, StoreError, connect, connect_readonly, migrate, set_wal
+from .values import as_json, as_text, clamp_int
 
 STALE_S = 30.0  # a heartbeat this old means the owner is gone, whatever its pid says
 HOST = socket.gethostname()
@@ -57,41 +59,6 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: float | None,
     if pid == os.getpid():
         return False  # decided by the caller from LIVE_RUNS
     return age > STALE_S or not pid_alive(pid)
-
-
-INT64_MAX = (1 << 63) - 1
-
-
-def as_text(value: Any) -> Any:
-    """``value`` unchanged when SQLite can store it; a string with lone surrogates
-    (not UTF-8 encodable) with them escaped as ``\\udxxx``."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value
-
-
-def as_json(value: Any) -> str:
-    """JSON text of ``value``; what JSON cannot hold (too deep, circular) becomes
-    ``{"unencodable": "<repr, 200 characters at most>"}``."""
-    try:
-        return json.dumps(value, default=str)
-    except (ValueError, TypeError, RecursionError) as e:
-        try:
-            text = repr(value)[:200]
-        except Exception:  # a repr as deep as the value
-            text = f"<{type(value).__name__}>"
-        return json.dumps({"unencodable": f"{type(e).__name__}: {text}"})
-
-
-def clamp_int(value: Any) -> int:
-    """An integer SQLite can store: ``value`` clipped to int64, 0 when not finite."""
-    try:
-        return max(-INT64_MAX - 1, min(INT64_MAX, int(value)))
-    except (OverflowError, ValueError, TypeError):
-        return INT64_MAX if value == float("inf") else (-INT64_MAX - 1 if value == float("-inf") else 0)
 
 
 def _decode(fmt: int, blob: bytes, n: int) -> np.ndarray:
@@ -293,27 +260,3 @@ class SqliteStore:
                 "JOIN series s ON c.series_id = s.id WHERE s.run_id = ? "
                 "AND s.name = ? ORDER BY c.start", (run_id, name))
             return read_points(cur, _decode)
-
-
-def writable(path: Path) -> bool:
-    """Whether a store at ``path`` can be written: the file (when it exists) and its
-    directory (WAL needs its ``-wal`` and ``-shm`` files beside it)."""
-    if path.exists():
-        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    return os.access(parent, os.W_OK)
-
-
-def quick_check(conn: sqlite3.Connection) -> str | None:
-    """None when ``PRAGMA quick_check`` finds the file sound, else its first
-    complaint (or the error that stopped it)."""
-    try:
-        rows = conn.execute("PRAGMA quick_check(3)").fetchall()
-    except sqlite3.DatabaseError as e:
-        return str(e)
-    if rows and rows[0][0] == "ok":
-        return None
-    text = "; ".join(str(r[0]) for r in rows).replace("*** in database main ***", "")
-    return " ".join(text.split())[:300] or "no answer"  # one line

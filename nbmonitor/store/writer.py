@@ -36,7 +36,9 @@ import numpy as np
 from ..names import short
 from ..run import Run
 from ..say import say
-from .sqlite import LIVE_RUNS, SqliteStore, clamp_int
+from .pending import changed, contiguous
+from .sqlite import LIVE_RUNS, SqliteStore
+from .values import clamp_int
 
 PERIOD_S = 0.5
 MAX_BACKOFF_S = 8.0  # longest wait between two tries while writes fail
@@ -190,11 +192,11 @@ class StoreWriter:
             self._check_file()
             if not self._insert():
                 return False
-            points = _contiguous(self._pending)
+            points = contiguous(self._pending)
             with run._events_lock:
                 events = list(enumerate(run.events[self._events_done:], self._events_done))
             fields = {"step": clamp_int(run.step), **fields}
-            if _changed(run.hparams, self._hparams):
+            if changed(run.hparams, self._hparams):
                 fields["hparams"] = dict(run.hparams)
             try:
                 self.store.write_batch(run.id, fields, points, events)
@@ -258,32 +260,3 @@ class StoreWriter:
                 "logged while the store failed; nbmonitor.last_run().to_csv('run.csv') "
                 "saves what the run holds in memory")
         return ok
-
-
-def _changed(now: dict, before: dict | None) -> bool:
-    """Whether the hyperparameters changed since the last write (values that cannot
-    be compared, too deep or circular, count as changed only when the keys did)."""
-    try:
-        return now != before
-    except RecursionError:
-        return before is None or list(now) != list(before)
-
-
-def _contiguous(pending: dict[str, list[tuple[int, np.ndarray]]]
-                ) -> list[tuple[str, int, np.ndarray]]:
-    """``(name, start, points)`` per run of consecutive parts of each series."""
-    out = []
-    for name, parts in pending.items():
-        group: list[np.ndarray] = []
-        start = nxt = None
-        for st, pts in parts:
-            if group and st != nxt:
-                out.append((name, start, np.concatenate(group, axis=1)))
-                group = []
-            if not group:
-                start = st
-            group.append(pts)
-            nxt = st + pts.shape[1]
-        if group:
-            out.append((name, start, np.concatenate(group, axis=1)))
-    return out
