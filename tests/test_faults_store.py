@@ -185,6 +185,8 @@ def test_read_only_store_is_read_and_the_run_goes_on(capsys):
                 nbmonitor.log(loss=1.0 / (i + 1))
         assert run.status == "finished" and run.buffer.series("loss").count == 50
         assert nbmonitor.load("earlier", store=path).series("loss")["value"].tolist() == [0.5]
+        with pytest.raises(StoreError, match="is open read-only"):
+            nbmonitor.rename("earlier", "later", store=path)
         assert path.read_bytes() == before
         _forget_stores()
         remount(where, "rw")

@@ -124,6 +124,9 @@ class SqliteStore:
 
     def _tx(self, fn, *args) -> Any:
         """Run ``fn(conn, *args)`` in one immediate transaction."""
+        if self.readonly:
+            raise StoreError(f"{self.path} is open read-only ({self.readonly}); nothing "
+                             "can be written to it")
         with self._lock:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
