@@ -8,6 +8,7 @@ process with a time limit, prints progress on stderr and writes
   train   training slowdown of a CPU MLP (bench_train.py)
   long    long runs: memory and chart refresh (bench_long.py)
   store   SQLite store throughput and size (bench_store.py)
+  open    opening a store, with and without PRAGMA quick_check (bench_open.py)
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
   inference  a watched model call against a bare one (bench_inference.py)
@@ -38,7 +39,8 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters", "inference", "postgres"]
+SECTIONS = ["log", "train", "long", "store", "open", "keras", "meters", "inference",
+            "postgres"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -48,6 +50,7 @@ SIZES = {  # quick, full
              {"extend": 10_000_000, "log": 1_000_000, "refreshes": 50}),
     "store": ({"cases": [(1, 100_000, True), (10, 10_000, True), (1, 30_000, False)]},
               {"cases": None}),
+    "open": ({"sizes": [1_000_000]}, {"sizes": [1_000_000, 10_000_000, 50_000_000]}),
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
     "inference": ({"blocks": 3, "calls": 5_000, "memory_calls": 200_000},
@@ -168,6 +171,17 @@ def section_store(size: dict, selected: list[str] | None) -> str:
                             for c in cols] for r in rows], "rrlrrrrr")
 
 
+def section_open(size: dict, selected: list[str] | None) -> str:
+    say("open")
+    rows = in_process("bench_open", "run", {"sizes": size["sizes"]}, timeout=900)
+    if isinstance(rows, dict):
+        return f"Not measured: {rows['note']}"
+    from common import md_table
+    cols = ["points", "file_mb", "open_ms", "open_with_check_ms", "check_ms_per_100mb"]
+    return md_table(cols, [[f"{r[c]:,}" if isinstance(r[c], int) else r[c] for c in cols]
+                           for r in rows], "rrrrr")
+
+
 def section_keras(size: dict, selected: list[str] | None) -> str:
     say("keras")
     rows = in_process("bench_keras", "run", size, timeout=300 + 120 * size["repeats"])
@@ -193,6 +207,8 @@ def section_inference(size: dict, selected: list[str] | None) -> str:
         return f"Not measured: {result['note']}"
     import bench_inference
     return bench_inference.markdown(result)
+
+
 def section_postgres(size: dict, selected: list[str] | None) -> str:
     say("postgres")
     rows = in_process("bench_postgres", "run", size, timeout=1200)
@@ -203,6 +219,10 @@ def section_postgres(size: dict, selected: list[str] | None) -> str:
 
 
 TEXT = {
+    "open": ("Opening a store", "`benchmarks/bench_open.py`: a store of N random float64 "
+             "points opened in a fresh `SqliteStore` with and without `PRAGMA quick_check` "
+             "(run once per process and file before a run writes to it); median of 3 opens, "
+             "page cache warm."),
     "log": ("Per-scalar logging cost",
             "One tool per process. Each call is `log(step, value)`, a lambda around the "
             "tool's own call (the floor is the same lambda around a no-op function), timed "

@@ -7,8 +7,12 @@ from time import time as _time
 import warnings
 from typing import Any, Callable
 
+from . import checks as _checks
 from .buffer import _GIL, STAGE
 from .run import Run
+
+_EXACT = 1 << 53  # ints beyond are stored as the nearest float, converted here
+_STEP = 1 << 62  # steps within this are taken as they are; others go through checks
 
 _STAGE3 = 3 * STAGE
 from . import session as _session
@@ -27,7 +31,14 @@ def monitor(name: str | None = None, **options: Any) -> Session:
     GPU-memory alerts). In a Jupyter kernel it shows the live dashboard; elsewhere
     a text progress line on stderr.
     """
+    from .checks import keywords
+    keywords("nbmonitor.monitor", options, _session_options())
     return Session(name, **options)
+
+
+def _session_options() -> list[str]:
+    import inspect
+    return [p for p in inspect.signature(Session).parameters if p != "name"]
 
 
 def wait(timeout: float | None = None) -> Run | None:
@@ -52,6 +63,9 @@ def _scalar(value: Any, run: Run, name: str, step: float | None) -> float | None
     """A float for ``value``; device tensors go to the run's asynchronous sink."""
     try:
         return float(value)
+    except OverflowError:
+        from .checks import too_big
+        raise too_big(name, value) from None
     except (TypeError, ValueError):
         pass
     device = getattr(value, "device", None)
@@ -82,10 +96,16 @@ def log(step: float | None = None, **metrics: Any) -> None:
     if step is None:
         if run.hooks_count_steps or run.explicit_steps:
             step = run.step
-    elif not run.hooks_count_steps:
-        run.explicit_steps = True
-        if step > run.step:
-            run.step = int(step)
+    elif (step.__class__ is float or step.__class__ is int) and -_STEP < step < _STEP:
+        if not run.hooks_count_steps:
+            run.explicit_steps = True
+            if step > run.step:
+                run.step = int(step)
+    else:  # inf, NaN, 2**63, a tensor...: checked off the common path
+        step = _checks.step(step)
+        if not run.hooks_count_steps:
+            run.explicit_steps = True
+            _checks.advance(run, step)
     series = run.buffer._series
     if not _GIL:  # pragma: no cover - free-threaded builds take the locked path
         for name, value in metrics.items():
@@ -94,14 +114,14 @@ def log(step: float | None = None, **metrics: Any) -> None:
             _stops.boundary(run, "nbmonitor.log")
         return
     for name, value in metrics.items():
-        ser = series.get(name)
-        if ser is None:
-            ser = run.buffer.series(name)
         cls = value.__class__
-        if cls is not float and cls is not int:
-            value = _scalar(value, run, name, step)
+        if cls is not float and (cls is not int or not -_EXACT < value < _EXACT):
+            value = _scalar(value, run, name, step)  # 10**400 raises, 2**60 -> float
             if value is None:
                 continue
+        ser = series.get(name)
+        if ser is None:
+            ser = run.buffer.series(_checks.metric_name(name))
         # Series.append inlined: this is the per-scalar hot path (see buffer.py).
         stage = ser._stage
         if step is None:  # the series' own index

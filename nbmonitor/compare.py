@@ -13,6 +13,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from .grouping import group_of, is_meter
+from .names import short
 from .snapshot import _plain, chart_axes
 from .store.history import StoredRun, reference_curves, resolve
 from .store.sqlite import SqliteStore
@@ -56,8 +57,8 @@ def pick_runs(store: SqliteStore, refs: list[str] | None = None,
 
 
 def label(run: StoredRun) -> str:
-    """``name (id)``: names repeat, ids do not."""
-    return f"{run.name} ({run.id[:8]})"
+    """``name (id)``: names repeat, ids do not (the name cut for display)."""
+    return f"{short(run.name)} ({run.id[:8]})"
 
 
 def metric_groups(curves: dict[str, dict[str, tuple]]) -> dict[str, list[str]]:
@@ -82,7 +83,7 @@ def _fmt(v: Any) -> str:
         return ""
     if isinstance(v, float):
         return f"{v:.6g}"
-    return str(v)
+    return short(v)
 
 
 def table(runs: list[StoredRun]) -> list[tuple[str, list[str], bool]]:
@@ -91,12 +92,12 @@ def table(runs: list[StoredRun]) -> list[tuple[str, list[str], bool]]:
     rows: list[tuple[str, list[str]]] = [("status", [r.status for r in runs]),
                                          ("step", [_fmt(r.step) for r in runs])]
     keys = list(dict.fromkeys(k for r in runs for k in r.hparams))
-    rows += [(f"hp.{k}", [_fmt(r.hparams.get(k)) for r in runs]) for k in keys]
+    rows += [(f"hp.{short(k)}", [_fmt(r.hparams.get(k)) for r in runs]) for k in keys]
     stats = [r.summary() for r in runs]
     names = list(dict.fromkeys(n for s in stats for n in s if not is_meter(n)))
     for n in names:
         for which in ("last", "best"):
-            rows.append((f"{which}.{n}", [_fmt(s.get(n, {}).get(which)) for s in stats]))
+            rows.append((f"{which}.{short(n)}", [_fmt(s.get(n, {}).get(which)) for s in stats]))
     return [(lab, cells, len(set(cells)) > 1) for lab, cells in rows]
 
 
@@ -145,7 +146,8 @@ def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]],
     cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(4.0 * cols, 2.6 * rows + 0.4), dpi=80, layout="constrained")
-    fig.suptitle(_plain("compare: " + ", ".join(r.name for r in runs)), fontsize=10)
+    fig.suptitle(_plain("compare: " + ", ".join(short(r.name, 40) for r in runs)),
+                 fontsize=10)
     for i, (key, names) in enumerate(groups.items()):
         ax = chart_axes(fig, rows, cols, i, key)
         for j, run in enumerate(runs):
@@ -153,7 +155,8 @@ def draw(runs: list[StoredRun], curves: dict[str, dict[str, tuple]],
                 if name in curves.get(run.id, {}):
                     s, v = curves[run.id][name]
                     ax.plot(s, v, color=colors.get(run.id, PALETTE[j % len(PALETTE)]), lw=1.3,
-                            ls=DASHES[k % len(DASHES)], label=_plain(f"{run.name} {name}"))
+                            ls=DASHES[k % len(DASHES)],
+                            label=_plain(f"{short(run.name, 40)} {short(name, 60)}"))
         ax.legend(fontsize=6, loc="best")
         ax.set_xlabel("step", fontsize=7)
     if not groups:

@@ -29,6 +29,10 @@ def compare(*refs: str, store: Any = None, notebook: str | None = None, last: in
 
     from .compare import bundle, load_curves, pick_runs, run_colors
     st = open_store(store if store is not None else True)
+    if st is None:
+        raise StoreError("the run store is off (--store off, store=False or "
+                         "NBMONITOR_STORE=off); comparing reads stored runs: "
+                         "pass --store PATH (store=PATH)")
     runs = pick_runs(st, list(refs), notebook, last)
     if not runs:
         print(f"nbmonitor: no stored runs in {st.path}")

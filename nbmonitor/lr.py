@@ -26,6 +26,18 @@ class LrNotSettable(TypeError):
     """This optimizer's learning rate cannot be changed from outside."""
 
 
+def readable_lr(value: Any) -> Any:
+    """A learning rate worth recording: a tensor as it is, else a float; None for
+    what is not a number (an optimizer's ``lr='auto'``, None): such a group's lr is
+    not charted, and training goes on."""
+    if value is None or hasattr(value, "device"):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _as_float(value: Any) -> float:
     try:
         return float(value)

@@ -9,6 +9,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
+from .names import short
 from .session import Session
 from .store import StoreError, open_for_run
 
@@ -23,6 +24,8 @@ def parse_hparams(text: str | None) -> dict:
             value = json.loads(text)
         except json.JSONDecodeError as e:
             raise UsageError(f"--hparams: not valid JSON: {e}") from None
+        except RecursionError:
+            raise UsageError("--hparams: JSON nested too deeply") from None
         if not isinstance(value, dict):
             raise UsageError("--hparams: expected a JSON object")
         return value
@@ -30,10 +33,10 @@ def parse_hparams(text: str | None) -> dict:
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, raw = part.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--hparams: expected key=value, got {part!r}")
+            raise UsageError(f"--hparams: expected key=value, got {short(part, 60)!r}")
         try:
             out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             out[key.strip()] = raw.strip()
     return out
 
@@ -104,10 +107,8 @@ class MonitorMagics(Magics):
             args = self.monitor.parser.parse_args(arg_split(line, posix=True))
             options = vars(args)
             options["hparams"] = parse_hparams(options["hparams"])
-            if options["max_points"] < 10:
-                raise UsageError("--max-points must be at least 10")
             session = Session(source=cell, namespace=self.shell.user_ns, **options)
-        except (UsageError, ValueError) as e:
+        except (UsageError, ValueError, TypeError) as e:
             raise UsageError(f"{e}\n{_usage(self.monitor)}") from None
         try:  # a foreign or corrupt store file stops the cell before it runs
             session.store = open_for_run(options["store"]) or False

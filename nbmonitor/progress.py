@@ -10,7 +10,9 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from . import say
 from .grouping import is_meter
+from .names import short
 from .run import Run
 from .widgets.header import header_fields
 
@@ -23,6 +25,9 @@ def is_tty(stream: TextIO) -> bool:
         return bool(stream.isatty())
     except Exception:
         return False
+
+
+REPEATS = 3  # alert lines shown per rule and series
 
 
 class TextProgress:
@@ -40,32 +45,48 @@ class TextProgress:
         self._events = 0  # run events already looked at for alerts
         self._last_plain: float | None = None
         self._last_text = ""
+        self._shown: dict[tuple, int] = {}  # alert lines shown per (rule, series)
 
     def line(self, rate: float) -> str:
         """The progress line: name, status, step, epoch (once known), rate (once
         known), the first metrics, elapsed and ETA (when known)."""
         f = header_fields(self.run, rate)
-        parts = [f["name"], f["status"], f"step {f['step']}"]
+        parts = [short(f["name"], 40), f["status"], f"step {f['step']}"]
         parts += [f"epoch {f['epoch']}"] if f["epoch"] else []
         parts += [f["rate"]] if f["rate"] else []
         for s in list(self.run.buffer)[:4]:
             if not is_meter(s.name):
-                parts.append(f"{s.name} {s.last_value:.4g}")
+                parts.append(f"{short(s.name, 40)} {s.last_value:.4g}")
         parts.append(f"{f['elapsed']} elapsed" + (f", {f['eta']} left" if f["eta"] else ""))
         return " | ".join(parts)
 
     def alert_lines(self) -> list[str]:
-        """New alert events since the last call, one line each."""
+        """New alert events since the last call, one line each; after
+        ``REPEATS`` lines for one rule on one series, one line says the rest are
+        only recorded (in ``run.events`` and the store)."""
         with self.run._events_lock:
             new = self.run.events[self._events:]
             self._events += len(new)
-        return [f"nbmonitor {e.kind.replace('_', ' ')} (step {e.step:g}): {e.message}"
-                for e in new if e.kind in ("alert", "alert_error")]
+        out = []
+        for e in new:
+            if e.kind not in ("alert", "alert_error"):
+                continue
+            key = (e.data.get("rule"), e.data.get("series"), e.kind == "alert")
+            seen = self._shown[key] = self._shown.get(key, 0) + 1
+            if seen <= REPEATS:
+                out.append(f"nbmonitor {e.kind.replace('_', ' ')} (step {e.step:g}): "
+                           f"{short(e.message, 300)}")
+            if seen == REPEATS and key[2]:
+                out.append(f"nbmonitor alert: rule '{key[0]}' on {key[1]} keeps firing; "
+                           "further alerts are recorded, not shown")
+        return out
 
     def _write(self, text: str) -> None:
         try:
             self.stream.write(text)
             self.stream.flush()
+            # a drawn \r line stays open until the next one: messages must end it first
+            say.line_open = (self.stream is sys.stderr and not text.endswith("\n"))
         except Exception:  # a closed or broken stream must not break training
             pass
 

@@ -105,8 +105,8 @@ class Run:
             step = self.step if (self.hooks_count_steps or self.explicit_steps) else series.count
         elif not self.hooks_count_steps:
             self.explicit_steps = True
-        if step > self.step and not self.hooks_count_steps:
-            self.step = int(step)
+        if step > self.step and not self.hooks_count_steps and step < math.inf:
+            self.step = min(int(step), (1 << 63) - 1)
         series.append(step, value, t)
 
     def set_epoch(self, epoch: int) -> None:
@@ -253,6 +253,12 @@ class Run:
             return None
         left = self.total_steps - self.step
         return max(0.0, left / rate)
+
+    def to_csv(self, path: Any) -> Any:
+        """Save the points held in memory as CSV (see :func:`nbmonitor.export.run_to_csv`);
+        for a run the store could not take. Returns the path."""
+        from .export import run_to_csv
+        return run_to_csv(self, path)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per series: last value, best value (min for losses, else max), count."""

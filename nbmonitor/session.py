@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import importlib
-import math
 import sys
 import threading
 import traceback
@@ -15,6 +14,7 @@ from typing import Any, Sequence
 from . import stops
 from .env import frontend as detect_frontend
 from .hooks import StopRun
+from .interrupts import deferred_interrupts
 from .run import Run
 from .totals import estimate_epochs
 
@@ -58,14 +58,12 @@ class Session:
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
                  compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
                  default_alerts: bool = True, background: bool = False) -> None:
-        if not sample_every > 0 or not math.isfinite(sample_every):
-            raise ValueError("sample_every must be a positive number of seconds")
-        if refresh_hz <= 0 or not math.isfinite(refresh_hz):
-            raise ValueError("refresh_hz must be a positive number")
-        if total_steps is not None and total_steps <= 0:
-            raise ValueError("total_steps must be positive")
-        if epochs is not None and epochs <= 0:
-            raise ValueError("epochs must be positive")
+        from .checks import option
+        sample_every = option("sample_every", sample_every)
+        refresh_hz = option("refresh_hz", refresh_hz)
+        max_points = option("max_points", max_points, integer=True)
+        total_steps = option("total_steps", total_steps, integer=True)
+        epochs = option("epochs", epochs, integer=True)
         self.name = name
         self.print_capture = print_capture
         self.total_steps = total_steps
@@ -95,7 +93,9 @@ class Session:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Rules parsed now, so a malformed one stops the cell before it runs.
-        from .alerts import as_rule, default_rules
+        from .alerts import Rule, as_rule, default_rules
+        if isinstance(alerts, (str, Rule)):  # one rule, not a sequence of characters
+            alerts = [alerts]
         self.rules = default_rules(stop_on_nan) if default_alerts else []
         if stop_on_nan and not default_alerts:
             self.rules.append(as_rule("nan -> stop"))
@@ -248,7 +248,11 @@ class Session:
     def _refresh_loop(self) -> None:
         period = 1.0 / self.refresh_hz
         while not self._stop.wait(period):
-            self.refresh()
+            try:
+                self.refresh()
+            except BaseException as e:  # SystemExit from a view: keep refreshing
+                if hasattr(self.view, "note"):
+                    self.view.note = f"display error: {type(e).__name__}: {e}"
 
     def refresh(self) -> None:
         """Check the alert rules on new points, then refresh the view; errors
@@ -266,6 +270,22 @@ class Session:
 
     # -- leaving -----------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> bool:
+        message = f"closing run {self.run.name[:60]!r} first"
+        try:
+            with deferred_interrupts(message) as presses:
+                suppress = self._close(exc_type, exc)
+        except KeyboardInterrupt:
+            # A second Ctrl-C that landed before the guard was up: nothing was closed
+            # yet (inside the guard nothing raises it), so close now.
+            with deferred_interrupts(message) as presses:
+                suppress = self._close(exc_type, exc)
+        if presses[0] and exc_type is None:
+            raise KeyboardInterrupt  # the press held while closing, now that it is closed
+        return suppress
+
+    def _close(self, exc_type, exc) -> bool:
+        """Everything :meth:`__exit__` does, under a held Ctrl-C: hooks removed,
+        threads stopped, status stored, output frozen."""
         run = self.run
         suppress = False
         if exc_type is None:
@@ -308,11 +328,13 @@ class Session:
             self._sampler.stop()
             self._sampler = None
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        with _active_lock:
-            if _active is self:
-                _active = None
+        try:
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=5)
+        finally:
+            with _active_lock:
+                if _active is self:
+                    _active = None
         for p in problems:
             print(f"nbmonitor: {p}", file=sys.stderr)
 

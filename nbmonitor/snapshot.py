@@ -30,8 +30,10 @@ COLUMNS = 2  # charts per row, as the live grid shows them at a notebook's usual
 
 
 def _plain(text: str) -> str:
-    """Matplotlib reads ``$`` as mathtext; names are shown literally."""
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    """Matplotlib reads ``$`` as mathtext; names are shown literally, and cut to
+    :data:`nbmonitor.names.LIMIT` characters (a huge name must not slow drawing)."""
+    from .names import short
+    return short(text, 160).replace("\\", "\\\\").replace("$", r"\$")
 
 
 def chart_axes(fig: Figure, rows: int, cols: int, i: int, title: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .grouping import is_meter
 from .meters.report import meter_lines
+from .names import short
 from .run import Run, fmt_duration
 
 MAX_ALERT_LINES = 12  # alerts listed in the text summary (then a count)
@@ -34,7 +35,7 @@ def alert_events(run: Run) -> list:
 
 def summary_text(run: Run) -> str:
     """Run name, status, steps, duration, and last/best value of each metric."""
-    lines = [f"nbmonitor run {run.name!s} ({run.id}): {run.status}",
+    lines = [f"nbmonitor run {short(run.name)} ({run.id}): {run.status}",
              f"steps {run.step:,}  epochs {run.epoch}  duration {fmt_duration(run.elapsed)}"]
     if run.error:
         lines.append(f"error: {run.error}")
@@ -43,12 +44,12 @@ def summary_text(run: Run) -> str:
                      f"{h['new']:.4g}")
     stats = run.summary()
     if stats:
-        width = max((len(k) for k in stats if not is_meter(k)), default=1)
+        width = max((len(short(k)) for k in stats if not is_meter(k)), default=1)
         for name, st in stats.items():
             if is_meter(name):
                 continue
             best = f"  best {st['best']:.6g}" if direction(name) else ""
-            lines.append(f"  {name:<{width}}  last {st['last']:.6g}{best}"
+            lines.append(f"  {short(name):<{width}}  last {st['last']:.6g}{best}"
                          f"  ({int(st['count']):,} points)")
     lines += [f"  {line}" for line in meter_lines(run)]
     alerts = alert_events(run)
@@ -56,7 +57,7 @@ def summary_text(run: Run) -> str:
         lines.append(f"alerts ({len(alerts)}):")
         for e in alerts[:MAX_ALERT_LINES]:
             prefix = "" if e.kind == "alert" else "error: "
-            lines.append(f"  step {e.step:g}: {prefix}{e.message}")
+            lines.append(f"  step {e.step:g}: {prefix}{short(e.message, 300)}")
         if len(alerts) > MAX_ALERT_LINES:
             lines.append(f"  ... {len(alerts) - MAX_ALERT_LINES} more")
     return "\n".join(lines)

@@ -33,7 +33,10 @@ def _range_len(call: ast.expr, namespace: dict[str, Any]) -> int | None:
         args = [int(_safe_eval(a, namespace)) for a in call.args]
     except Exception:
         return None
-    return len(range(*args))
+    try:
+        return len(range(*args))
+    except (OverflowError, ValueError):  # range(10**20): more epochs than anyone counts
+        return None
 
 
 def estimate_epochs(source: str, namespace: dict[str, Any] | None) -> int | None:

@@ -7,7 +7,9 @@ series, and for each hit records an ``alert`` event at the hit's own step, then
 acts: ``stop`` asks the run to stop, ``lr*F`` queues ``Run.scale_lr`` (the hooks
 apply it at the next step), ``call`` and every ``on_alert`` handler get the
 :class:`Alert`. A rule or a function that raises is disabled, with an
-``alert_error`` event; nothing here ever raises into the run.
+``alert_error`` event; nothing here ever raises into the run (not even a function
+raising ``KeyboardInterrupt`` or ``SystemExit``: the refresher must go on, or a
+``-> stop`` rule would never act).
 
 Virtual series: ``gpu{i}/mem_pct`` is ``100 * gpu{i}/mem_used / gpu{i}/mem_total``
 at each memory reading, so ``gpu*/mem_pct > 95`` watches GPU memory.
@@ -126,7 +128,7 @@ class AlertEngine:
                     continue
                 try:
                     hits = rule.check(pts, self._state.setdefault((i, pts.name), {}))
-                except Exception as e:
+                except BaseException as e:
                     self._disabled.add(i)
                     self.run.event("alert_error", f"alert rule '{rule}' disabled: "
                                    f"{type(e).__name__}: {e}", rule=str(rule))
@@ -166,7 +168,7 @@ class AlertEngine:
             return
         try:
             fn(alert)
-        except Exception as e:
+        except BaseException as e:  # KeyboardInterrupt/SystemExit too: see module doc
             self._bad_fns.add(id(fn))
             name = getattr(fn, "__qualname__", repr(fn))
             self.run.event("alert_error", f"alert function {name} disabled: "

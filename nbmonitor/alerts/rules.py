@@ -172,7 +172,10 @@ class Divergence(Rule):
     first value, once ``warmup`` has passed since that first point; only while the
     minimum is positive. Being worse than at the start is what tells a diverging
     loss from minibatch noise near zero (0.07 is 13x a minimum of 0.005, yet fine).
-    Fires once, and again only after the value came back under the bound."""
+    Fires once per episode: again only after the value came back under the bound
+    *and* a quiet spell has passed, ``warmup`` after the first firing, doubling with
+    each firing (so a stationary noisy loss, a GAN's or an RL agent's, that keeps
+    crossing the bound fires a handful of times in a run, not on every spike)."""
 
     factor: float = 10.0
     warmup: Span = field(default_factory=lambda: Span(100.0, "steps"))
@@ -191,8 +194,10 @@ class Divergence(Rule):
             low = state["min"]
             warm = float(pos[i]) - state["start"] >= self.warmup.amount
             if warm and low > 0 and v > self.factor * low and v > state["first"]:
-                if not state.get("fired"):
+                if not state.get("fired") and float(pos[i]) >= state.get("quiet", 0.0):
                     state["fired"] = True
+                    fires = state["fires"] = state.get("fires", 0) + 1
+                    state["quiet"] = float(pos[i]) + self.warmup.amount * 2 ** (fires - 1)
                     step, t, v = _at(pts, i)
                     hits.append(Hit(step, t, v, f"{pts.name} = {v:.6g} is over "
                                     f"{fmt_num(self.factor)}x its minimum {low:.6g} at "

@@ -27,6 +27,7 @@ from torch.optim.optimizer import (register_optimizer_step_post_hook,
 from torch.utils.data import DataLoader
 
 from .. import knobs, stops
+from ..lr import readable_lr
 from . import undo_all
 
 _ident = threading.get_ident
@@ -266,7 +267,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None) -> Tor
             record("train/loss", step, loss)
         groups = optimizer.param_groups
         for i, group in enumerate(groups):
-            lr = group.get("lr")
+            lr = readable_lr(group.get("lr"))  # None for lr='auto' and the like
             if lr is not None:
                 record("lr" if len(groups) == 1 else f"lr/group{i}", step, lr)
         if run.stop_requested and run.stop_owner is None:

@@ -2,10 +2,11 @@
 
 Where the store is, first match wins: an explicit ``store=`` / ``--store PATH``;
 the ``NBMONITOR_STORE`` environment variable; ``.nbmonitor/runs.db`` in the
-current directory (the notebook's directory, in a kernel). A directory means
-``runs.db`` inside it. ``False``, or ``off`` / ``0`` / ``false`` / ``none`` as a
-string or in the environment, disables the store. A ``postgresql://`` URL (there
-or in the environment) names a :class:`~.postgres.PostgresStore` instead.
+current directory (the notebook's directory, in a kernel). A directory, or a path
+ending in ``/`` (created when missing), means ``runs.db`` inside it. ``False``, or
+``off`` / ``0`` / ``false`` / ``none`` as a string or in the environment, disables
+the store. A ``postgresql://`` URL (there or in the environment) names a
+:class:`~.postgres.PostgresStore` instead.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..say import say
 from .schema import SCHEMA_VERSION, StoreError
 from .sqlite import SqliteStore
 
@@ -24,7 +26,7 @@ _urls: dict[str, Any] = {}  # PostgresStore per URL
 _lock = threading.Lock()
 
 __all__ = ["DEFAULT", "SCHEMA_VERSION", "SqliteStore", "StoreError", "open_for_run",
-           "open_store", "store_path", "store_url"]
+           "open_store", "reopen", "store_path", "store_url"]
 
 
 def store_path(spec: Any = None) -> Path | None:
@@ -41,8 +43,9 @@ def store_path(spec: Any = None) -> Path | None:
             return Path.cwd() / DEFAULT
     if isinstance(spec, str) and spec.strip().lower() in OFF:
         return None
+    trailing = isinstance(spec, str) and spec.rstrip().endswith(("/", os.sep))
     path = Path(spec).expanduser()
-    if path.is_dir():
+    if trailing or path.is_dir():
         path = path / "runs.db"
     return path.resolve()
 
@@ -85,8 +88,17 @@ def open_store(spec: Any = None) -> Any:
             hit[1].mark_crashed()
             return hit[1]
         store = SqliteStore(path)
-        _opened[path] = (path.stat().st_ino, store)
+        _opened[path] = (store.ino, store)
         return store
+
+
+def reopen(store: SqliteStore) -> SqliteStore:
+    """A fresh store at ``store``'s path (after the file was deleted or replaced),
+    remembered for later opens of that path."""
+    with _lock:
+        new = SqliteStore(store.path)
+        _opened[store.path] = (new.ino, new)
+        return new
 
 
 def open_for_run(spec: Any = None) -> SqliteStore | None:
@@ -95,12 +107,20 @@ def open_for_run(spec: Any = None) -> SqliteStore | None:
     failure (an unwritable directory...) is reported on stderr and the run goes
     on without a store."""
     import sqlite3
-    import sys
     try:
-        return open_store(spec)
+        store = open_store(spec)
     except StoreError:
         raise
     except (OSError, sqlite3.Error) as e:
-        print(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
-              "this run is not stored", file=sys.stderr)
+        say(f"nbmonitor: cannot open the run store ({type(e).__name__}: {e}); "
+            "this run is not stored")
         return None
+    if store is not None and getattr(store, "readonly", None):
+        if store.readonly.startswith("PRAGMA quick_check"):
+            raise StoreError(f"{store.path} is damaged ({store.readonly}); nbmonitor does "
+                             "not write to it. Runs can still be read from it; choose "
+                             "another store (--store PATH, store=...) or --store off")
+        say(f"nbmonitor: the run store {store.path} is read-only ({store.readonly}); "
+            "this run is not stored (its history can still be read)")
+        return None
+    return store

@@ -29,6 +29,11 @@ bit. Noisy values fail the sample test and cost the sample only. Smaller chunks
 (series logged slower than ~8,000 points a second) skip zlib: a call costs tens
 of microseconds whatever its size, and they are a small part of the file.
 
+Reading is bounded: a blob's declared size (its point count, its width) is checked
+against its length before anything is allocated, a chunk holds at most
+``MAX_CHUNK`` points, and deflated bytes are inflated to the expected size and no
+further (a zlib bomb is refused). A malformed blob raises :class:`CorruptChunk`.
+
 Differences wrap around in int64 (numpy integer arithmetic is modular), and so
 does the cumulative sum that undoes them, so the round trip is exact even then.
 Encoding is a handful of vectorized numpy passes, no Python loop over points.
@@ -47,6 +52,12 @@ ZLIB_MIN = 4096  # fewer integers than this are never deflated
 SAMPLE = 2048  # integers compressed to decide whether to compress them all
 GOOD_RATIO = 0.5  # compress when the sample shrinks at least this much
 WIDTHS = (1, 2, 4, 8)
+MAX_CHUNK = 1 << 22  # points per chunk, written and read (32 MiB a column)
+
+
+class CorruptChunk(ValueError):
+    """A stored chunk that cannot be what the writer made."""
+
 _LIMITS = [(w, -(1 << (8 * w - 1)), (1 << (8 * w - 1)) - 1) for w in WIDTHS]
 _HEAD = struct.Struct("<BBq")  # tag, width, first
 _LINE = struct.Struct("<Bqq")  # tag, first, delta
@@ -84,9 +95,23 @@ def _pack(tag: int, head: bytes, a: np.ndarray) -> bytes:
 
 def _unpack(tag: int, blob: bytes, offset: int, w: int, n: int) -> np.ndarray:
     """The ``n`` integers of width ``w`` that :func:`_pack` stored from ``offset``."""
+    if w not in WIDTHS:
+        raise CorruptChunk(f"integer width {w}")
+    size = w * n
     if not tag & ZLIB:
+        if len(blob) - offset != size:
+            raise CorruptChunk(f"{len(blob) - offset} bytes for {n} integers of {w} bytes")
         return np.frombuffer(blob, f"<i{w}", n, offset)
-    planes = np.frombuffer(zlib.decompress(blob[offset:]), np.uint8)
+    if size == 0:  # max_length 0 would mean "no limit"
+        raise CorruptChunk("deflated data for no integers")
+    inflater = zlib.decompressobj()
+    try:  # never more than the size the chunk declares
+        raw = inflater.decompress(blob[offset:], size)
+    except zlib.error as e:
+        raise CorruptChunk(f"deflated data: {e}") from None
+    if len(raw) != size or inflater.unconsumed_tail or not inflater.eof:
+        raise CorruptChunk(f"deflated data is not {size} bytes")
+    planes = np.frombuffer(raw, np.uint8)
     return planes.reshape(w, n).T.copy().view(f"<i{w}").reshape(n)
 
 
@@ -136,24 +161,43 @@ def encode(x: np.ndarray) -> bytes:
 
 def decode(blob: bytes, n: int) -> np.ndarray:
     """The ``n`` float64 values :func:`encode` turned into ``blob``."""
+    _check_n(n)
+    if not blob:
+        raise CorruptChunk("empty blob")
     tag = blob[0]
     kind, layout = tag >> 4, tag & 7
+    if kind not in (INT, F32, BITS):
+        raise CorruptChunk(f"unknown chunk encoding kind {kind}")
     if layout == LINE:
+        if len(blob) != _LINE.size:
+            raise CorruptChunk(f"a line blob of {len(blob)} bytes")
         _, first, delta = _LINE.unpack_from(blob)
         ints = np.arange(n, dtype=np.int64) * np.int64(delta) + np.int64(first)
     elif layout == DELTA:
+        if len(blob) < _HEAD.size:
+            raise CorruptChunk(f"a delta blob of {len(blob)} bytes")
         _, w, first = _HEAD.unpack_from(blob)
         ints = np.empty(n, dtype=np.int64)
         ints[0] = first
         ints[1:] = _unpack(tag, blob, _HEAD.size, w, n - 1)
         np.cumsum(ints, out=ints)
     elif layout == PLAIN:
+        if len(blob) < 2:
+            raise CorruptChunk("a plain blob of 1 byte")
         ints = _unpack(tag, blob, 2, blob[1], n).astype(np.int64)
     else:
-        raise ValueError(f"unknown chunk encoding layout {layout}")
+        raise CorruptChunk(f"unknown chunk encoding layout {layout}")
     return from_ints(kind, ints)
+
+
+def _check_n(n: object) -> None:
+    if not isinstance(n, int) or not 1 <= n <= MAX_CHUNK:
+        raise CorruptChunk(f"a chunk of {n!r} points (1 to {MAX_CHUNK} expected)")
 
 
 def decode_raw(blob: bytes, n: int) -> np.ndarray:
     """A blob of the first format (schema 1): ``n`` little-endian float64."""
+    _check_n(n)
+    if len(blob) != 8 * n:
+        raise CorruptChunk(f"{len(blob)} bytes for {n} float64")
     return np.frombuffer(blob, "<f8", n)

@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 
 from ..grouping import is_meter
+from ..names import short
 from ..run import lower_is_better
+from ..say import say
 from . import open_store
 from .sqlite import SqliteStore
 
@@ -55,11 +57,17 @@ def series_stats(store: SqliteStore, run_ids: list[str] | None = None) -> dict[s
     for r in store.query("SELECT * FROM series ORDER BY id"):
         if run_ids is not None and r["run_id"] not in run_ids:
             continue
-        best = r["min"] if lower_is_better(r["name"]) else r["max"]
-        out.setdefault(r["run_id"], {})[r["name"]] = {
-            "last": math.nan if r["last_value"] is None else r["last_value"],
-            "best": math.nan if best is None else best, "count": r["count"]}
+        name = r["name"] if isinstance(r["name"], str) else str(r["name"])
+        best = r["min"] if lower_is_better(name) else r["max"]
+        out.setdefault(r["run_id"], {})[name] = {
+            "last": _num(r["last_value"]), "best": _num(best),
+            "count": r["count"] if isinstance(r["count"], int) else 0}
     return out
+
+
+def _num(v: Any) -> float:
+    """A stored statistic as a float (NaN when missing or malformed)."""
+    return float(v) if isinstance(v, (int, float)) else math.nan
 
 
 def runs(store: Any = None) -> pd.DataFrame:
@@ -115,12 +123,13 @@ class StoredRun:
         self.tags: list[str] = r["tags"]
 
     def __repr__(self) -> str:
-        return f"<StoredRun {self.name!r} ({self.id}) {self.status}>"
+        return f"<StoredRun {short(self.name)!r} ({self.id}) {self.status}>"
 
     def series_names(self) -> list[str]:
         """Names of the recorded series, in first-written order."""
-        return [r["name"] for r in self.store.query(
-            "SELECT name FROM series WHERE run_id = ? ORDER BY id", (self.id,))]
+        return [r["name"] if isinstance(r["name"], str) else str(r["name"])
+                for r in self.store.query(
+                    "SELECT name FROM series WHERE run_id = ? ORDER BY id", (self.id,))]
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per series: ``last``, ``best`` and ``count``."""
@@ -223,7 +232,12 @@ def reference_curves(stored: StoredRun, max_points: int = 2000) -> dict[str, tup
     from ..buffer import decimate
     out = {}
     for name in stored.series_names():
-        p = stored.store.points(stored.id, name)
+        try:
+            p = stored.store.points(stored.id, name)
+        except (ValueError, MemoryError) as e:  # a damaged or crafted chunk
+            say(f"nbmonitor: run {short(stored.name)!r}, series {short(name)!r} in "
+                f"{stored.store.path} is unreadable ({e}); left out")
+            continue
         s, v, _ = decimate(p[0], p[1], p[2], max_points)
         out[name] = (s, v)
     return out

@@ -148,6 +148,41 @@ def connect(path: Path, timeout: float = 10.0) -> sqlite3.Connection:
     return conn
 
 
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro``; ``immutable=1`` when even the WAL index
+    cannot be made, on a read-only file system), after checking the file is a
+    store this nbmonitor reads."""
+    check_file(path)
+    if not path.exists():
+        raise StoreError(f"no nbmonitor store at {path}, and it cannot be created there "
+                         "(read-only)")
+    uri = path.resolve().as_uri()
+    conn = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri + query, uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            break
+        except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            conn, err = None, e
+    if conn is None:
+        raise StoreError(f"{path} is not a readable nbmonitor store ({err}); "
+                         + _hint(path)) from None
+    if "nbmonitor" not in tables or version == 0:
+        conn.close()
+        raise StoreError(f"{path} is a SQLite database of another program; " + _hint(path))
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(f"{path} has schema {version} (this nbmonitor reads "
+                         f"{SCHEMA_VERSION}) and is read-only, so it cannot be migrated")
+    return conn
+
+
 def set_wal(conn: sqlite3.Connection) -> None:
     """WAL journal, NORMAL sync: a killed process loses nothing committed."""
     conn.execute("PRAGMA journal_mode = WAL")

@@ -4,6 +4,13 @@ One connection per store object, guarded by a lock; short transactions, a busy
 timeout, WAL mode: several processes (two kernels, a script and a notebook) can
 write the same file at once. Opening a store marks as ``crashed`` the runs left
 ``running`` by a process that is gone.
+
+A file nbmonitor cannot write (a read-only file or file system) or one that fails
+``PRAGMA quick_check`` opens *read-only* (``readonly`` says why): history and
+comparison read it, no run is written to it. Text SQLite cannot hold (a string
+with a lone surrogate) is stored with ``backslashreplace`` escapes, and JSON that
+cannot be encoded (too deep, circular) as ``{"unencodable": "<repr>"}``: a write
+never fails on a value.
 """
 from __future__ import annotations
 
@@ -19,7 +26,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import codec
-from .schema import FMT_CODEC, FMT_RAW, connect, migrate, set_wal
+from .health import quick_check, writable
+from .schema import FMT_CODEC, FMT_RAW, StoreError, connect, connect_readonly, migrate, set_wal
+from .values import as_json, as_text, clamp_int
 
 STALE_S = 30.0  # a heartbeat this old means the owner is gone, whatever its pid says
 HOST = socket.gethostname()
@@ -53,29 +62,57 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: float | None,
 
 
 def _decode(fmt: int, blob: bytes, n: int) -> np.ndarray:
-    """One column of a chunk row, whichever format wrote it."""
+    """One column of a chunk row, whichever format wrote it; a malformed one
+    raises :class:`codec.CorruptChunk`."""
+    if not isinstance(blob, bytes):
+        raise codec.CorruptChunk(f"a chunk column is {type(blob).__name__}, not a blob")
     if fmt == FMT_CODEC:
         return codec.decode(blob, n)
     if fmt == FMT_RAW:
         return codec.decode_raw(blob, n)
-    raise ValueError(f"unknown chunk format {fmt}")
+    raise codec.CorruptChunk(f"unknown chunk format {fmt!r}")
 
 
 class SqliteStore:
     """The runs of one store file. Thread-safe; cheap to open."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, check: bool = True) -> None:
         self.path = Path(path).expanduser().resolve()
+        self.readonly: str | None = None  # why the store opened read-only, if it did
+        self._lock = threading.RLock()
+        self._series_ids: dict[tuple[str, str], int] = {}
+        if not writable(self.path):
+            self._open_readonly("no write permission on the file or its directory")
+            return
         self._conn = connect(self.path)
         try:
             migrate(self._conn, self.path)
             set_wal(self._conn)
+        except StoreError as e:
+            self._conn.close()
+            if "readonly" not in str(e) and "read-only" not in str(e):
+                raise
+            self._open_readonly("a read-only file system")
+            return
         except BaseException:
             self._conn.close()
             raise
-        self._lock = threading.RLock()
-        self._series_ids: dict[tuple[str, str], int] = {}
+        if check:
+            bad = quick_check(self._conn)
+            if bad:
+                self._conn.close()
+                self._open_readonly(f"PRAGMA quick_check failed: {bad}")
+                return
+        try:
+            self.ino = os.stat(self.path).st_ino
+        except OSError:
+            self.ino = -1
         self.mark_crashed()
+
+    def _open_readonly(self, why: str) -> None:
+        self.readonly = why
+        self._conn = connect_readonly(self.path)
+        self.ino = -1
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -87,6 +124,9 @@ class SqliteStore:
 
     def _tx(self, fn, *args) -> Any:
         """Run ``fn(conn, *args)`` in one immediate transaction."""
+        if self.readonly:
+            raise StoreError(f"{self.path} is open read-only ({self.readonly}); nothing "
+                             "can be written to it")
         with self._lock:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
@@ -101,6 +141,8 @@ class SqliteStore:
     # -- crash detection ---------------------------------------------------
     def mark_crashed(self) -> list[str]:
         """Mark ``crashed`` the runs whose writing process is gone; their ids."""
+        if self.readonly:
+            return []
         now = time.time()
 
         def work(c: sqlite3.Connection) -> list[str]:
@@ -120,21 +162,25 @@ class SqliteStore:
     # -- writing (the writer thread) ---------------------------------------
     def insert_run(self, row: dict[str, Any]) -> None:
         """Insert a run row (``running``, heartbeat now, this pid and host)."""
-        row = {**row, "pid": os.getpid(), "host": HOST, "heartbeat": time.time()}
+        row = {k: as_text(v) for k, v in row.items()}
+        row.update(pid=os.getpid(), host=HOST, heartbeat=time.time())
         for k in ("hparams", "environment"):
-            row[k] = json.dumps(row.get(k) or {}, default=str)
+            row[k] = as_json(row.get(k) or {})
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         self._tx(lambda c: c.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row))
 
-    def _series_id(self, c: sqlite3.Connection, run_id: str, name: str) -> int:
-        key = (run_id, name)
-        sid = self._series_ids.get(key)
+    def _series_id(self, c: sqlite3.Connection, run_id: str, name: str,
+                   fresh: dict[tuple[str, str], int]) -> int:
+        """The id of series ``name``; a new one goes to ``fresh``, cached only once
+        its transaction committed (a rolled-back id must never be reused)."""
+        key = (run_id, as_text(name))
+        sid = self._series_ids.get(key) or fresh.get(key)
         if sid is None:
             c.execute("INSERT OR IGNORE INTO series (run_id, name) VALUES (?, ?)", key)
             sid = c.execute("SELECT id FROM series WHERE run_id = ? AND name = ?",
                             key).fetchone()[0]
-            self._series_ids[key] = sid
+            fresh[key] = sid
         return sid
 
     def write_batch(self, run_id: str, fields: dict[str, Any],
@@ -143,12 +189,15 @@ class SqliteStore:
         """In one transaction: points ``(series, start, (3, n) array)``, events
         ``(seq, Event)``, then ``fields`` of the run row and a heartbeat. Points are
         encoded (:mod:`.codec`) before the transaction, outside the lock."""
-        encoded = [(name, start, pts, [codec.encode(pts[i]) for i in range(3)])
-                   for name, start, pts in points if pts.shape[1]]
+        encoded = [(name, start + a, pts[:, a:a + codec.MAX_CHUNK],
+                    [codec.encode(pts[i, a:a + codec.MAX_CHUNK]) for i in range(3)])
+                   for name, start, pts in points
+                   for a in range(0, pts.shape[1], codec.MAX_CHUNK)]
+        fresh: dict[tuple[str, str], int] = {}
 
         def work(c: sqlite3.Connection) -> None:
             for name, start, pts, blobs in encoded:
-                sid = self._series_id(c, run_id, name)
+                sid = self._series_id(c, run_id, name, fresh)
                 c.execute("INSERT OR REPLACE INTO chunks (series_id, start, n, steps, vals, "
                           "times, fmt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (sid, start, pts.shape[1], *blobs, FMT_CODEC))
@@ -160,21 +209,26 @@ class SqliteStore:
                           {"n": start + pts.shape[1], "ls": float(pts[0, -1]),
                            "lv": float(pts[1, -1]), "lo": lo, "hi": hi, "sid": sid})
             c.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [(run_id, seq, e.kind, e.message, e.step, e.time,
-                            json.dumps(e.data, default=str)) for seq, e in events])
-            f = dict(fields, heartbeat=time.time())
+                          [(run_id, seq, as_text(e.kind), as_text(e.message),
+                            float(e.step), e.time, as_json(e.data)) for seq, e in events])
+            f = {k: as_text(v) for k, v in fields.items()}
+            f["heartbeat"] = time.time()
+            if "step" in f:
+                f["step"] = clamp_int(f["step"])
             for k in ("hparams", "environment"):
                 if k in f:
-                    f[k] = json.dumps(f[k], default=str)
+                    f[k] = as_json(f[k])
             sets = ", ".join(f"{k} = :{k}" for k in f)
             c.execute(f"UPDATE runs SET {sets} WHERE id = :_id", {**f, "_id": run_id})
         self._tx(work)
+        self._series_ids.update(fresh)
 
     # -- editing -----------------------------------------------------------
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Set columns of a run row (``name``, ``tags``...)."""
+        fields = {k: as_text(v) for k, v in fields.items()}
         if "tags" in fields:
-            fields["tags"] = json.dumps(list(fields["tags"]))
+            fields["tags"] = json.dumps([as_text(t) for t in fields["tags"]])
         sets = ", ".join(f"{k} = :{k}" for k in fields)
         self._tx(lambda c: c.execute(f"UPDATE runs SET {sets} WHERE id = :_id",
                                      {**fields, "_id": run_id}))
@@ -192,19 +246,20 @@ class SqliteStore:
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
     def run_rows(self, where: str = "1", args: tuple = ()) -> list[dict[str, Any]]:
-        """Run rows, oldest first, JSON columns decoded."""
+        """Run rows, oldest first, JSON columns decoded. A malformed row (bad JSON,
+        a wrong type) is read as far as it goes, with one message per run."""
+        from .reading import clean_run_row
         rows = self.query(f"SELECT * FROM runs WHERE {where} ORDER BY started, rowid", args)
-        for r in rows:
-            for k in ("hparams", "environment", "tags"):
-                r[k] = json.loads(r[k]) if r[k] else ({} if k != "tags" else [])
-        return rows
+        return [clean_run_row(r, self.path) for r in rows]
 
     def points(self, run_id: str, name: str) -> np.ndarray:
-        """Every stored point of a series, ``(3, n)``, in order."""
-        rows = self.query("SELECT c.fmt, c.n, c.steps, c.vals, c.times FROM chunks c "
-                          "JOIN series s ON c.series_id = s.id WHERE s.run_id = ? "
-                          "AND s.name = ? ORDER BY c.start", (run_id, name))
-        if not rows:
-            return np.empty((3, 0))
-        return np.vstack([np.concatenate([_decode(r["fmt"], r[k], r["n"]) for r in rows])
-                          for k in ("steps", "vals", "times")])
+        """Every stored point of a series, ``(3, n)``, in order. Raises
+        :class:`codec.CorruptChunk` (a ValueError) for a malformed chunk; each chunk
+        is checked against its blob sizes before anything is allocated."""
+        from .reading import read_points
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT c.fmt, c.n, c.steps, c.vals, c.times FROM chunks c "
+                "JOIN series s ON c.series_id = s.id WHERE s.run_id = ? "
+                "AND s.name = ? ORDER BY c.start", (run_id, name))
+            return read_points(cur, _decode)

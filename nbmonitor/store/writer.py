@@ -8,24 +8,40 @@ run's step, hyperparameters and a heartbeat, in one transaction: one row per
 series per batch, whatever the logging rate. Points are never lost to the
 buffer's compaction, since the drain log is independent of it.
 
-A failing write (disk full, a lock held too long) is reported once on stderr and
-retried at the next tick with the points kept in memory, up to ``MAX_PENDING``
-points; beyond that the writer stops storing this run (the buffer still holds
-it for the dashboard). Training is never interrupted.
+Faults stay inside the writer; training is never interrupted:
+
+- A failing write (disk full, a lock held too long) is said once on stderr and
+  retried with a bounded exponential backoff (``period`` doubling up to
+  ``MAX_BACKOFF_S``) with the points kept in memory, up to ``MAX_PENDING`` points;
+  beyond that, points stop being kept for the store (the buffer still holds them
+  for the dashboard and :meth:`nbmonitor.run.Run.to_csv`) but the run's status is
+  still written. When writes succeed again, that is said once too.
+- A batch that fails for its content rather than the disk is written series by
+  series; a series the store cannot take is left out, with a message.
+- A store file deleted or replaced during the run is said once; the writer then
+  creates the store again at that path and writes the run into it anew from
+  memory (every point the buffer holds at full resolution, older ones decimated).
+- When the final write fails, a message says so and how to save the points.
 """
 from __future__ import annotations
 
-import sys
+import os
+import sqlite3
 import threading
 import time
 from typing import Any
 
 import numpy as np
 
+from ..names import short
 from ..run import Run
+from ..say import say
+from .pending import changed, contiguous
 from .sqlite import LIVE_RUNS, SqliteStore
+from .values import clamp_int
 
 PERIOD_S = 0.5
+MAX_BACKOFF_S = 8.0  # longest wait between two tries while writes fail
 MAX_PENDING = 8_000_000  # points held in memory while writes fail (~190 MB)
 
 
@@ -45,6 +61,12 @@ class StoreWriter:
         self._inserted = False
         self._gave_up = False
         self._reported = False
+        self._failing = False
+        self._fails = 0
+        self._next_try = 0.0  # monotonic time of the next try while writes fail
+        self._dropped: set[str] = set()  # series the store could not take
+        self._moved_said = False
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -75,29 +97,84 @@ class StoreWriter:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period):
-            self.flush()
+            if time.monotonic() >= self._next_try:
+                self.flush()
 
     def _report(self, e: BaseException) -> None:
+        self.last_error = f"{type(e).__name__}: {e}"
+        self._failing = True
+        self._fails += 1
+        self._next_try = time.monotonic() + min(MAX_BACKOFF_S, self.period * 2 ** self._fails)
         if not self._reported:
             self._reported = True
-            print(f"nbmonitor: writing run {self.run.name!r} to {self.store.path} failed "
-                  f"({type(e).__name__}: {e}); the run goes on, its points are kept in "
-                  "memory and the write is retried", file=sys.stderr)
+            say(f"nbmonitor: writing run {short(self.run.name)!r} to {self.store.path} "
+                f"failed ({self.last_error}); the run goes on, its points are kept in "
+                "memory and the write is retried")
+
+    def _recovered(self) -> None:
+        self._fails = 0
+        self._next_try = 0.0
+        if self._failing:
+            self._failing = False
+            say(f"nbmonitor: run {short(self.run.name)!r} is stored again in "
+                f"{self.store.path}")
+
+    def _check_file(self) -> None:
+        """Notice a store file deleted or replaced under the run: create it again
+        and rewrite the run into it from memory (raises while that fails)."""
+        store = self.store
+        if getattr(store, "ino", None) is None:  # not a file (a server-backed store)
+            return
+        try:
+            ino = os.stat(store.path).st_ino
+        except OSError:
+            ino = None
+        if ino == store.ino:
+            return
+        if not self._moved_said:
+            self._moved_said = True
+            say(f"nbmonitor: the run store {store.path} was deleted or replaced during "
+                f"run {short(self.run.name)!r}; the run is written again into a new "
+                "store there from memory")
+        from . import reopen
+        self.store = reopen(store)
+        self._inserted = False
+        self._events_done = 0
+        self._hparams = None
+        self._rewrite_from_memory()
+
+    def _rewrite_from_memory(self) -> None:
+        """Pending points := everything the buffer holds, per series, up to the
+        points drained so far (later ones come with the next drain)."""
+        self._pending.clear()
+        self._n_pending = 0
+        for s in list(self.run.buffer):
+            if s._drain is None or s.name in self._dropped:
+                continue
+            start, new = s.drain()
+            drained = start + new.shape[1]
+            st, v, t, count, _ = s._snapshot()
+            keep = len(st) - (count - drained)
+            if keep > 0:
+                self._pending[s.name] = [(0, np.vstack([st[:keep], v[:keep], t[:keep]]))]
+                self._n_pending += keep
 
     def _collect(self) -> None:
         for s in self.run.buffer:
             if s._drain is None:
                 continue
             start, pts = s.drain()
-            if pts.shape[1] and not self._gave_up:
+            if pts.shape[1] and not self._gave_up and s.name not in self._dropped:
                 self._pending.setdefault(s.name, []).append((start, pts))
                 self._n_pending += pts.shape[1]
         if self._n_pending > MAX_PENDING and not self._gave_up:
             self._gave_up = True
             self._pending.clear()
             self._n_pending = 0
-            print(f"nbmonitor: giving up storing run {self.run.name!r}: writes keep "
-                  "failing", file=sys.stderr)
+            say(f"nbmonitor: the store has taken no point of run "
+                f"{short(self.run.name)!r} for too long ({MAX_PENDING:,} points waiting); "
+                "new points are no longer kept for it (the run's status still is); "
+                "run.to_csv(PATH) saves what the run holds in memory")
 
     def flush(self, **fields: Any) -> bool:
         """Drain the buffer and write one batch; True when written. Never raises."""
@@ -109,28 +186,50 @@ class StoreWriter:
 
     def _flush(self, fields: dict[str, Any]) -> bool:
         """:meth:`flush` itself, untimed."""
+        run = self.run
         try:
             self._collect()
-            if self._gave_up or not self._insert():
+            self._check_file()
+            if not self._insert():
                 return False
-            run = self.run
-            points = [(name, parts[0][0], np.concatenate([p for _, p in parts], axis=1))
-                      for name, parts in self._pending.items()]
+            points = contiguous(self._pending)
             with run._events_lock:
                 events = list(enumerate(run.events[self._events_done:], self._events_done))
-            fields = {"step": int(run.step), **fields}
-            if run.hparams != self._hparams:
+            fields = {"step": clamp_int(run.step), **fields}
+            if changed(run.hparams, self._hparams):
                 fields["hparams"] = dict(run.hparams)
-            self.store.write_batch(run.id, fields, points, events)
+            try:
+                self.store.write_batch(run.id, fields, points, events)
+            except sqlite3.OperationalError:
+                raise  # the disk or a lock: retry the whole batch later
+            except Exception:
+                self._write_apart(fields, points, events)
         except Exception as e:
             self._report(e)
             return False
+        self._recovered()
         self._pending.clear()
         self._n_pending = 0
         self._events_done += len(events)
         self._hparams = fields.get("hparams", self._hparams)
         self.batches += 1
         return True
+
+    def _write_apart(self, fields: dict[str, Any], points: list, events: list) -> None:
+        """A batch refused for its content: the run's fields and events first, then
+        each series alone; a series still refused is left out with a message."""
+        self.store.write_batch(self.run.id, fields, [], events)
+        for name in dict.fromkeys(p[0] for p in points):
+            try:
+                self.store.write_batch(self.run.id, {}, [p for p in points if p[0] == name],
+                                       [])
+            except sqlite3.OperationalError:
+                raise
+            except Exception as e:
+                self._dropped.add(name)
+                say(f"nbmonitor: series {short(name)!r} of run {short(self.run.name)!r} "
+                    f"cannot be stored ({type(e).__name__}: {e}); it is left out of the "
+                    "store (still shown and in run.to_csv())")
 
     def stop(self) -> None:
         """Stop the thread (no final write; see :meth:`close`)."""
@@ -145,10 +244,19 @@ class StoreWriter:
         run = self.run
         ended = run.ended or time.time()
         ok = False
-        for attempt in range(3):
+        for attempt in range(4):
             ok = self.flush(status=run.status, ended=ended, error=run.error)
-            if ok or self._gave_up or not self._inserted:
+            if ok:
                 break
-            time.sleep(0.2 * (attempt + 1))
+            time.sleep(0.2 * 2 ** attempt)
         LIVE_RUNS.discard(run.id)
+        if not ok:
+            say(f"nbmonitor: the final write of run {short(run.name)!r} to "
+                f"{self.store.path} failed ({self.last_error}); {self._n_pending:,} "
+                "points are not stored. nbmonitor.last_run().to_csv('run.csv') saves "
+                "what the run holds in memory")
+        elif self._gave_up:
+            say(f"nbmonitor: run {short(run.name)!r} is stored without the points "
+                "logged while the store failed; nbmonitor.last_run().to_csv('run.csv') "
+                "saves what the run holds in memory")
         return ok
