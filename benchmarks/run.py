@@ -10,6 +10,8 @@ process with a time limit, prints progress on stderr and writes
   store   SQLite store throughput and size (bench_store.py)
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
+  instructions  hooks, log and threads counted in instructions and CPU time
+          (bench_instructions.py; callgrind, slow: minutes)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -36,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters"]
+SECTIONS = ["log", "train", "long", "store", "keras", "meters", "instructions"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -48,6 +50,8 @@ SIZES = {  # quick, full
               {"cases": None}),
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
+    "instructions": ({"steps": 5, "calls": 2000, "seconds": 3.0},
+                     {"steps": 30, "calls": 20000, "seconds": 10.0}),
 }
 
 
@@ -180,6 +184,15 @@ def section_meters(size: dict, selected: list[str] | None) -> str:
     return bench_meters.markdown(rows)
 
 
+def section_instructions(size: dict, selected: list[str] | None) -> str:
+    say("instructions (callgrind)")
+    res = in_process("bench_instructions", "run", size, timeout=3600)
+    if "note" in res and "instructions" not in res:
+        return f"Not measured: {res['note']}"
+    import bench_instructions
+    return bench_instructions.markdown(res)
+
+
 TEXT = {
     "log": ("Per-scalar logging cost",
             "One tool per process. Each call is `log(step, value)`, a lambda around the "
@@ -214,6 +227,15 @@ TEXT = {
               "`nbmonitor.monitor`, alternating; median of the pair ratios."),
     "meters": ("Meters", "`benchmarks/bench_meters.py`: the MLP with and without the "
                "meter sampler, interleaved, and the cost of one reading."),
+    "instructions": ("Overhead in instructions",
+                     "`benchmarks/bench_instructions.py`: the training thread's CPU "
+                     "instructions per MLP step bare and monitored (callgrind, counters "
+                     "zeroed and dumped around each segment by client requests, main "
+                     "thread only), `nbmonitor.log` against a bare call, the hook path "
+                     "piece by piece, and the background threads' CPU time per second of "
+                     "training (native, `/proc/self/task/TID/schedstat`). Deterministic: "
+                     "the two repeats of each segment agree to a few hundred instructions "
+                     "per step, where wall-clock ratios here spread by tens of percent."),
 }
 
 
