@@ -239,6 +239,25 @@ TEXT = {
 }
 
 
+GPU_RESULTS = HERE / "gpu" / "RESULTS.md"  # committed from a GPU machine's gpu-results.md
+GPU_NOT_RUN = (
+    "Not run on GPU hardware yet: no machine this benchmark ran on had a GPU. On one, "
+    "`bash benchmarks/gpu/check.sh` (with `build/gpu-wheels` from `make gpu-wheels`; see "
+    "docs/gpu.md) runs the `gpu` tests and `benchmarks/gpu/bench_cuda.py` (the MLP and a "
+    "bf16 transformer on CUDA: bare, `nbmonitor.monitor()` defaults, `loss.item()` per "
+    "step, TensorBoard `add_scalar(loss.item())`; interleaved blocks, CUDA-event step "
+    "times) and writes `$OUT/gpu-results.md`; copy it to `benchmarks/gpu/RESULTS.md` and "
+    "this section shows it.")
+
+
+def gpu_section() -> str:
+    """The last GPU check's results, or how to get them."""
+    if GPU_RESULTS.exists():
+        body = GPU_RESULTS.read_text().split("\n", 1)[1].strip()  # without its title
+        return f"## GPU (CUDA)\n\nFrom `benchmarks/gpu/RESULTS.md`.\n\n{body}"
+    return f"## GPU (CUDA)\n\n{GPU_NOT_RUN}"
+
+
 # -- the machine ----------------------------------------------------------------
 def _version(dist: str) -> str:
     try:
@@ -308,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"## {title}\n\n{method}\n\n{body}\n\n"
                      f"_Section time: {time.time() - ts:.0f} s._")
         say(f"{s} done in {time.time() - ts:.0f} s")
+    parts.append(gpu_section())
     load1 = os.getloadavg()
     mode = "quick run (--quick: small sizes)" if args.quick else "full run"
     head = [f"# nbmonitor benchmarks", "",

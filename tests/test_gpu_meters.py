@@ -108,7 +108,8 @@ def test_an_nvml_error_mid_run_becomes_a_message_and_training_goes_on():
     assert run.buffer.series("gpu0/util").count == 3
     assert run.buffer.series("gpu0/mem_used").count == 3
     messages = [e.message for e in run.events if e.kind == "meter"]
-    assert messages == ["gpu0: NVML error, meter off: GPU is lost"]
+    assert len(messages) == 1 and messages[0].startswith("gpu0: NVML error, meter off: ")
+    assert "lost" in messages[0].lower()
 
 
 def test_a_gpu_hidden_by_cuda_visible_devices_is_a_note_not_an_error():
