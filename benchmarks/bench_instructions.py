@@ -98,20 +98,21 @@ def child(shim: str, steps: int, calls: int) -> None:
     """The segments, each between a zero and a dump of the callgrind counters."""
     lib = ctypes.CDLL(shim)
     import nbmonitor
-    mlp = Mlp()
-    mlp.run(20)
-    store = os.path.join(tempfile.mkdtemp(prefix="nbm-instr-"), "runs.db")
-    with _session(store=store):
-        mlp.run(20)
-    lib.nbm_start()
-    mlp.run(5)
 
     def segment(name: str, fn: Callable[[], None]) -> None:
         lib.nbm_zero()
         fn()
         lib.nbm_dump(name.encode())
 
-    for rep in (1, 2):
+    if steps:  # steps=0: nbmonitor.log alone (no torch; a quick look)
+        mlp = Mlp()
+        mlp.run(20)
+        store = os.path.join(tempfile.mkdtemp(prefix="nbm-instr-"), "runs.db")
+        with _session(store=store):
+            mlp.run(20)
+    lib.nbm_start()
+    for rep in (1, 2) if steps else ():
+        mlp.run(5)
         segment(f"bare {rep}", lambda: mlp.run(steps))
         with _session(store=store):
             mlp.run(2)
@@ -140,8 +141,23 @@ def child(shim: str, steps: int, calls: int) -> None:
             segment(f"log {rep}", loop_log)
             segment(f"call {rep}", loop_call)
             segment(f"empty {rep}", loop_empty)
+        # The pieces of nbmonitor.log's path, each ``calls // 10`` times.
+        n, tt, stage = calls // 10, time.time, []
+
+        def sig(step: Any = None, **metrics: Any) -> None:
+            pass
+
+        for name, fn in {
+                "log's signature `(step=None, **metrics)`, empty body":
+                    lambda: [sig(loss=v) for _ in range(n)],
+                "time.time()": lambda: [tt() for _ in range(n)],
+                "stage.extend((step, value, t))": lambda: [stage.extend((1, v, 2.0))
+                                                           for _ in range(n)],
+                "empty list comprehension": lambda: [None for _ in range(n)]}.items():
+            segment(f"piece {name}", fn)
+    if not steps:
+        return
     # The pieces of the hook path, each ``calls // 10`` times.
-    n = calls // 10
     torch = mlp.torch
     loss = torch.nn.functional.cross_entropy(mlp.model(mlp.batches[0][0]), mlp.batches[0][1])
     with _session(meters=False, store=False) as run:
@@ -157,7 +173,6 @@ def child(shim: str, steps: int, calls: int) -> None:
                                                          for _ in range(n)],
             "pre-step hook": lambda: [pre(mlp.opt, (), {}) for _ in range(n)],
             "post-step hook (lr only)": lambda: [post(mlp.opt, (), {}) for _ in range(n)],
-            "empty list comprehension": lambda: [None for _ in range(n)],
         }
         for name, fn in pieces.items():
             segment(f"piece {name}", fn)
