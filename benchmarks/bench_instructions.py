@@ -331,7 +331,8 @@ def summarize(res: dict) -> dict:
     out: dict[str, Any] = {}
     if "counts" in ins:
         c, steps, calls = ins["counts"], ins["steps"], ins["calls"]
-        per = {k: v / steps for k, v in c.items() if k.split()[0] in ("bare", "monitored", "hooks")}
+        per = {k: c[k] / steps for k in sorted(c) if k.split()[0] in ("bare", "monitored",
+                                                                       "hooks")}
         call_instr = statistics.mean(c[f"call {r}"] for r in (1, 2)) / calls
         empty_instr = statistics.mean(c[f"empty {r}"] for r in (1, 2)) / calls
         log_instr = statistics.mean(c[f"log {r}"] for r in (1, 2)) / calls
@@ -352,8 +353,9 @@ def summarize(res: dict) -> dict:
                       "ratio_with_loop": log_instr / call_instr}
         n = calls // 10
         empty_piece = c["piece empty list comprehension"] / n
-        out["pieces"] = {k[len("piece "):]: v / n - empty_piece for k, v in c.items()
-                         if k.startswith("piece ") and "empty" not in k}
+        pieces = {k[len("piece "):]: v / n - empty_piece for k, v in c.items()
+                  if k.startswith("piece ") and k != "piece empty list comprehension"}
+        out["pieces"] = dict(sorted(pieces.items(), key=lambda kv: -kv[1]))
     out["threads"] = res["threads"]["cpu_s_per_s"]
     return out
 
@@ -396,7 +398,7 @@ def markdown(res: dict) -> str:
               f"{lg['ratio']:.2f}x", target(lg["ratio"], LOG_RATIO)],
              ["the same with the `for` loop's own cost in both", "-",
               f"{lg['ratio_with_loop']:.2f}x", "-"]], "lrrl"))
-        parts.append("Hook path, piece by piece (instructions per call, loop cost "
+        parts.append("The hook and log paths, piece by piece (instructions per call, loop cost "
                      "removed):\n\n" + md_table(
                          ["piece", "instructions"],
                          [[k, f"{v:,.0f}"] for k, v in s["pieces"].items()], "lr"))
@@ -405,7 +407,10 @@ def markdown(res: dict) -> str:
             rows = [[f"`{name}`", f"{v:,}"] for name, v in ins.get("profile", {}).get(key, [])]
             if rows:
                 parts.append(f"Where the added instructions go ({label}; C functions by "
-                             "self cost, `callgrind_annotate`):\n\n"
+                             "self cost, `callgrind_annotate`; `_PyEval_EvalFrameDefault` is the "
+                             "bytecode interpreter, and so is the `ceval.c` code that some "
+                             "CPython builds' debug info files under `_PyObject_MakeTpCall`):"
+                             "\n\n"
                              + md_table(["function", "instructions"], rows, "lr"))
     th = res["threads"]
     rows = [[n, f"{v * 1e3:.2f}", f"{v * 100:.3f}%"] for n, v in s["threads"].items()]

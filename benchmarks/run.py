@@ -231,11 +231,11 @@ TEXT = {
                      "`benchmarks/bench_instructions.py`: the training thread's CPU "
                      "instructions per MLP step bare and monitored (callgrind, counters "
                      "zeroed and dumped around each segment by client requests, main "
-                     "thread only), `nbmonitor.log` against a bare call, the hook path "
-                     "piece by piece, and the background threads' CPU time per second of "
+                     "thread only), `nbmonitor.log` against a bare call, the hook and log "
+                     "paths piece by piece, and the background threads' CPU time per second of "
                      "training (native, `/proc/self/task/TID/schedstat`). Deterministic: "
-                     "the two repeats of each segment agree to a few hundred instructions "
-                     "per step, where wall-clock ratios here spread by tens of percent."),
+                     "the two repeats of each segment agree to within 1,000 instructions per "
+                     "step (0.01%), where wall-clock ratios here spread by tens of percent."),
 }
 
 
