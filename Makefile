@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-kernels lab bench chromium postgres clean
+.PHONY: demo test test-kernels lab bench chromium postgres clean gpu-wheels
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,16 @@ demo: $(STAMP)
 	$(VENV)/bin/jupyter nbconvert --to html build/quickstart.ipynb --output-dir build
 	@echo "wrote build/quickstart.ipynb and build/quickstart.html"
 
-test: $(STAMP) chromium postgres
+test: $(STAMP) chromium postgres gpu-wheels
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Wheels for a GPU machine with no package registry (Python 3.12, manylinux x86_64):
+# what its image lacks, plus nbmonitor from this checkout. benchmarks/gpu/check.sh
+# installs them there (docs/gpu.md); tests/test_gpu_check.py dry-runs it here.
+GPU_WHEELS := build/gpu-wheels
+$(GPU_WHEELS)/MANIFEST.txt: $(STAMP) benchmarks/gpu/wheels.py $(shell find nbmonitor -name '*.py')
+	$(PY) benchmarks/gpu/wheels.py $(GPU_WHEELS)
+gpu-wheels: $(GPU_WHEELS)/MANIFEST.txt
 
 # tests/test_kernel_comms.py against each ipykernel of the matrix: one venv per version
 # under .venv-kernels/, layered over .venv like .venv-bench (its own site-packages hold

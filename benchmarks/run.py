@@ -13,6 +13,8 @@ process with a time limit, prints progress on stderr and writes
   meters  GPU/CPU meters' cost (bench_meters.py)
   inference  a watched model call against a bare one (bench_inference.py)
   postgres  3 workers' trials/s and points/s into PostgreSQL (bench_postgres.py)
+  instructions  hooks, log and threads counted in instructions and CPU time
+          (bench_instructions.py; callgrind, slow: minutes)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -40,7 +42,7 @@ sys.path.insert(0, str(HERE))
 import peers  # noqa: E402
 
 SECTIONS = ["log", "train", "long", "store", "open", "keras", "meters", "inference",
-            "postgres"]
+            "postgres", "instructions"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -57,6 +59,8 @@ SIZES = {  # quick, full
                   {"blocks": 7, "calls": 20_000, "memory_calls": 2_000_000}),
     "postgres": ({"short_trials": 3, "long_trials": 1, "long_points": 10_000},
                  {"short_trials": 20, "long_trials": 2, "long_points": 100_000}),
+    "instructions": ({"steps": 5, "calls": 2000, "seconds": 3.0},
+                     {"steps": 30, "calls": 20000, "seconds": 10.0}),
 }
 
 
@@ -218,6 +222,15 @@ def section_postgres(size: dict, selected: list[str] | None) -> str:
     return bench_postgres.markdown(rows)
 
 
+def section_instructions(size: dict, selected: list[str] | None) -> str:
+    say("instructions (callgrind)")
+    res = in_process("bench_instructions", "run", size, timeout=3600)
+    if "note" in res and "instructions" not in res:
+        return f"Not measured: {res['note']}"
+    import bench_instructions
+    return bench_instructions.markdown(res)
+
+
 TEXT = {
     "open": ("Opening a store", "`benchmarks/bench_open.py`: a store of N random float64 "
              "points opened in a fresh `SqliteStore` with and without `PRAGMA quick_check` "
@@ -266,7 +279,35 @@ TEXT = {
                  "processes writing their runs into the same database; trials/s from the "
                  "first trial's start to the last one's end, points/s from the first run's "
                  "start to the last one's end, every stored point counted back."),
+    "instructions": ("Overhead in instructions",
+                     "`benchmarks/bench_instructions.py`: the training thread's CPU "
+                     "instructions per MLP step bare and monitored (callgrind, counters "
+                     "zeroed and dumped around each segment by client requests, main "
+                     "thread only), `nbmonitor.log` against a bare call, the hook and log "
+                     "paths piece by piece, and the background threads' CPU time per second of "
+                     "training (native, `/proc/self/task/TID/schedstat`). Deterministic: "
+                     "the two repeats of each segment agree to within 1,000 instructions per "
+                     "step (0.01%), where wall-clock ratios here spread by tens of percent."),
 }
+
+
+GPU_RESULTS = HERE / "gpu" / "RESULTS.md"  # committed from a GPU machine's gpu-results.md
+GPU_NOT_RUN = (
+    "Not run on GPU hardware yet: no machine this benchmark ran on had a GPU. On one, "
+    "`bash benchmarks/gpu/check.sh` (with `build/gpu-wheels` from `make gpu-wheels`; see "
+    "docs/gpu.md) runs the `gpu` tests and `benchmarks/gpu/bench_cuda.py` (the MLP and a "
+    "bf16 transformer on CUDA: bare, `nbmonitor.monitor()` defaults, `loss.item()` per "
+    "step, TensorBoard `add_scalar(loss.item())`; interleaved blocks, CUDA-event step "
+    "times) and writes `$OUT/gpu-results.md`; copy it to `benchmarks/gpu/RESULTS.md` and "
+    "this section shows it.")
+
+
+def gpu_section() -> str:
+    """The last GPU check's results, or how to get them."""
+    if GPU_RESULTS.exists():
+        body = GPU_RESULTS.read_text().split("\n", 1)[1].strip()  # without its title
+        return f"## GPU (CUDA)\n\nFrom `benchmarks/gpu/RESULTS.md`.\n\n{body}"
+    return f"## GPU (CUDA)\n\n{GPU_NOT_RUN}"
 
 
 # -- the machine ----------------------------------------------------------------
@@ -338,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"## {title}\n\n{method}\n\n{body}\n\n"
                      f"_Section time: {time.time() - ts:.0f} s._")
         say(f"{s} done in {time.time() - ts:.0f} s")
+    parts.append(gpu_section())
     load1 = os.getloadavg()
     mode = "quick run (--quick: small sizes)" if args.quick else "full run"
     head = [f"# nbmonitor benchmarks", "",
