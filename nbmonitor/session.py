@@ -50,7 +50,9 @@ class Session:
                  frontend: str | None = None, sample_every: float = 1.0,
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
                  compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
-                 default_alerts: bool = True, background: bool = False) -> None:
+                 default_alerts: bool = True, background: bool = False,
+                 accumulation: str | None = None, watch: "bool | str | None" = None,
+                 watch_every: int = 50) -> None:
         if not sample_every > 0 or not math.isfinite(sample_every):
             raise ValueError("sample_every must be a positive number of seconds")
         if refresh_hz <= 0 or not math.isfinite(refresh_hz):
@@ -59,6 +61,15 @@ class Session:
             raise ValueError("total_steps must be positive")
         if epochs is not None and epochs <= 0:
             raise ValueError("epochs must be positive")
+        if accumulation not in (None, "sum", "mean"):
+            raise ValueError(f"accumulation must be 'sum' or 'mean', not {accumulation!r}")
+        if watch not in (None, True, False, "on", "off"):
+            raise ValueError(f"watch must be on or off, not {watch!r}")
+        if watch_every < 1:
+            raise ValueError("watch_every must be at least 1")
+        # Torch capture: how several losses of a step combine (None: detected), and
+        # gradient statistics (None: global norm; on: per layer too; off: none).
+        self.accumulation, self.watch, self.watch_every = accumulation, watch, watch_every
         self.name = name
         self.print_capture = print_capture
         self.total_steps = total_steps
@@ -192,7 +203,10 @@ class Session:
             except ImportError:
                 pass
             else:
-                handle = torch_hooks.install(run, epochs_hint=epochs)
+                handle = torch_hooks.install(
+                    run, epochs_hint=epochs, namespace=self.namespace,
+                    accumulation=self.accumulation, watch=self.watch,
+                    watch_every=self.watch_every)
                 run.device_sink = handle.state.device_queue.add
                 self._handles.append(handle)
         if self.print_capture:
