@@ -142,8 +142,8 @@ def test_nan_loss_is_recorded_and_stops_with_stop_on_nan():
                 opt.step()
     assert run.status == "stopped"
     alerts = [e for e in run.events if e.kind == "alert"]
-    assert alerts and "train/loss" in alerts[0].message
-    assert "at step 6" in alerts[0].message
+    loss_alerts = [e for e in alerts if e.data["series"] == "train/loss"]
+    assert loss_alerts and "at step 6" in loss_alerts[0].message
 
 
 def test_explicit_log_and_config():
