@@ -10,7 +10,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from .grouping import group_of, is_meter
+from .grouping import group_of, is_meter, is_model_series
 from .meters.report import Curve, meter_notes, percent_series
 from .run import Run
 from .smoothing import ema, smoothable
@@ -42,7 +42,7 @@ def groups(run: Run) -> dict[str, list[str]]:
     """Chart groups of the run's series, in first-seen order."""
     out: dict[str, list[str]] = {}
     for s in run.buffer:
-        if not is_meter(s.name):
+        if not is_meter(s.name) and not is_model_series(s.name):
             out.setdefault(group_of(s.name), []).append(s.name)
     return out
 
@@ -54,7 +54,9 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
     meters = percent_series(run)
     hidden = len(grouped) - MAX_CHARTS
     grouped = dict(list(grouped.items())[:MAX_CHARTS])
-    n = max(1, len(grouped) + bool(meters))
+    from .snapshot_model import parts
+    model = parts(run, max_points)  # the model panel: heat strip, gradient norm
+    n = max(1, len(grouped) + bool(meters) + len(model))
     cols = min(3, n)
     rows = math.ceil(n / cols)
     width, height = 4.0 * cols, 2.6 * rows + 0.4
@@ -89,9 +91,12 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000) -> Figure:
             ax.axvline(x, color="#cf222e", lw=0.8, ls=":", alpha=0.8)
         ax.legend(fontsize=7, loc="best")
         ax.set_xlabel("step", fontsize=7)
+    for k, draw_part in enumerate(model):
+        draw_part(fig.add_subplot(rows, cols, len(grouped) + k + 1))
     if meters:
-        _draw_meters(fig.add_subplot(rows, cols, len(grouped) + 1), meters, run, max_points)
-    elif not grouped:
+        _draw_meters(fig.add_subplot(rows, cols, len(grouped) + len(model) + 1), meters, run,
+                     max_points)
+    elif not grouped and not model:
         fig.text(0.5, 0.5, "no metrics recorded", ha="center", va="center")
     if hidden > 0:
         fig.supxlabel(f"{hidden} more chart(s) not drawn; see the text summary", fontsize=8)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..grouping import group_of, is_meter
+from ..grouping import group_of, is_meter, is_model_series
 from ..run import Run
 from .banner import AlertBanner
 from .chart import MetricChart
@@ -11,6 +11,7 @@ from .closing import close_tree
 from .controls import ControlsPanel
 from .header import render_header
 from .meters import MetersPanel
+from .model_panel import ModelPanel
 
 
 class Dashboard:
@@ -44,8 +45,9 @@ class Dashboard:
         self.banner = AlertBanner(run)
         self._marks: list = []  # alert events whose chart has no marker yet
         self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap"})
+        self.model = ModelPanel(run, max_points)
         self.widget = W.VBox([self.header, self.banner.widget, self.controls,
-                              self.meters.widget, self.grid])
+                              self.meters.widget, self.grid, self.model.widget])
         self.widget.add_class("nbm-dashboard")
 
     def _on_log(self, change) -> None:
@@ -65,7 +67,8 @@ class Dashboard:
         smoothing = self.smoothing.value
         for series in run.buffer:
             name = series.name
-            if is_meter(name) or self._seen.get(name) == series.version:
+            if (is_meter(name) or is_model_series(name)
+                    or self._seen.get(name) == series.version):
                 continue
             self._seen[name] = series.version
             key = group_of(name)
@@ -77,6 +80,7 @@ class Dashboard:
             if name in self.reference and name not in chart.smooth:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, series.view(self.max_points), smoothing)
+        self.model.refresh()
         self._mark_alerts()
         self._mark_controls()
 
@@ -108,4 +112,5 @@ class Dashboard:
         """Close every widget so no widget state is left in the saved notebook."""
         for chart in self.charts.values():
             chart.close()
+        self.model.close()
         close_tree(self.widget)
