@@ -187,7 +187,8 @@ class Session:
         ignores = []
         if any(m in sys.modules or m in self.source for m in ("keras", "tensorflow")):
             from .hooks import keras_hooks  # imports no Keras: patches once it is in
-            handle = keras_hooks.install(run)
+            handle = keras_hooks.install(
+                run, watch_every=self.watch_every if self.watch in (True, "on") else None)
             self._handles.append(handle)
             ignores.append(handle.ignore_line)
         lightning = ("lightning" in self.source
