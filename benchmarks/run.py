@@ -10,6 +10,7 @@ process with a time limit, prints progress on stderr and writes
   store   SQLite store throughput and size (bench_store.py)
   keras   Model.fit with and without capture (bench_keras.py)
   meters  GPU/CPU meters' cost (bench_meters.py)
+  watch   gradient norm and --watch on the training loop (bench_watch.py)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "keras", "meters"]
+SECTIONS = ["log", "train", "long", "store", "keras", "meters", "watch"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -48,6 +49,8 @@ SIZES = {  # quick, full
               {"cases": None}),
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
+    "watch": ({"steps": 200, "pairs": 2, "threads": 1, "budget": 20.0},
+              {"steps": 1000, "pairs": 7, "threads": 1, "budget": 60.0}),
 }
 
 
@@ -180,6 +183,22 @@ def section_meters(size: dict, selected: list[str] | None) -> str:
     return bench_meters.markdown(rows)
 
 
+def section_watch(size: dict, selected: list[str] | None) -> str:
+    import bench_watch
+    rows = []
+    for variant, baseline in bench_watch.cases():
+        why = bench_watch.available(variant)
+        if why:
+            rows.append({"variant": variant, "baseline": baseline, "note": why})
+            continue
+        say(f"watch: {variant} / {baseline}")
+        r = in_process("bench_watch", "measure",
+                       dict(size, variant=variant, baseline=baseline, tmp=None),
+                       timeout=size["budget"] * 2 + 240)
+        rows.append(dict(r, variant=variant, baseline=baseline) if "note" in r else r)
+    return bench_watch.markdown(rows)
+
+
 TEXT = {
     "log": ("Per-scalar logging cost",
             "One tool per process. Each call is `log(step, value)`, a lambda around the "
@@ -214,6 +233,12 @@ TEXT = {
               "`nbmonitor.monitor`, alternating; median of the pair ratios."),
     "meters": ("Meters", "`benchmarks/bench_meters.py`: the MLP with and without the "
                "meter sampler, interleaved, and the cost of one reading."),
+    "watch": ("Watching the model", "`benchmarks/bench_watch.py`: the training MLP with "
+              "the global gradient norm (default) and `--watch` (per layer every 50 steps) "
+              "against the loop bare and against nbmonitor with `watch=\"off\"` (meters, "
+              "store and print capture off), interleaved blocks, median of the pair ratios. "
+              "Lightning's `grad_norm(model, 2)` every step and `wandb.watch(log=\"all\", "
+              "log_freq=100)` where installed."),
 }
 
 
