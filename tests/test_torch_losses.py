@@ -225,3 +225,44 @@ def test_torch_compile_model():
             opt.step()
             seen.append((loss.item() + loss2.item()) / 2)
     assert values(run, "train/loss") == pytest.approx(seen, rel=1e-5)
+
+
+def test_a_step_skipped_by_grad_scaler_takes_its_losses_with_it():
+    torch.manual_seed(6)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10)
+    kept = []
+    with nbmonitor.monitor("skip") as run:
+        for i in range(6):
+            loss = model(torch.randn(8, 4)).pow(2).mean()
+            opt.zero_grad()
+            scaler.scale(loss).backward()
+            if i == 2:
+                model.weight.grad[0, 0] = float("inf")  # the scaler skips this step
+            else:
+                kept.append(loss.item())
+            scaler.step(opt)
+            scaler.update()
+    assert values(run, "train/loss") == pytest.approx(kept, rel=1e-6)
+    assert steps(run, "train/loss") == [1, 2, 3, 4, 5]
+    assert not [e for e in run.events if e.kind == "accumulation"]
+
+
+def test_total_steps_of_a_gan_count_batches_not_backward_calls():
+    torch.manual_seed(7)
+    netD, netG = nn.Linear(4, 1), nn.Linear(2, 4)
+    optimizerD = torch.optim.SGD(netD.parameters(), lr=0.01)
+    optimizerG = torch.optim.SGD(netG.parameters(), lr=0.01)
+    loader = torch.utils.data.DataLoader(torch.randn(80, 4), batch_size=8)
+    with nbmonitor.monitor("gan-total", epochs=2) as run:
+        for epoch in range(2):
+            for real in loader:
+                netD.zero_grad()
+                netD(real).mean().backward()
+                netD(netG(torch.randn(8, 2)).detach()).mean().backward()
+                optimizerD.step()
+                netG.zero_grad()
+                (-netD(netG(torch.randn(8, 2))).mean()).backward()
+                optimizerG.step()
+    assert run.total_steps == 20 and run.step == 20

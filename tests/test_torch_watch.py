@@ -224,3 +224,29 @@ def test_cuda_grad_norm_and_watch_add_no_synchronization():
     del run
     gc.collect()
     assert torch.cuda.memory_allocated() <= before + 4096
+
+
+def test_mixed_dtypes_group_by_dtype_and_keep_parameter_names():
+    torch.manual_seed(8)
+    model = nn.Sequential(OrderedDict(a=nn.Linear(6, 8), b=nn.Linear(8, 4), c=nn.Linear(4, 1)))
+    model.b.to(torch.float64)  # a second (device, dtype) group in the middle
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    want, ratios = [], []
+    with nbmonitor.monitor("dtypes", watch=True, watch_every=1) as run:
+        for step in range(1, 4):
+            x = torch.randn(5, 6)
+            out = model.c(model.b(model.a(x).double()).float())
+            opt.zero_grad()
+            out.pow(2).mean().backward()
+            if step == 3:
+                model.c.weight.grad[0, 0] = float("nan")
+            want.append(torch.cat([p.grad.double().flatten() for p in model.parameters()])
+                        .norm().item())
+            before = [p.detach().clone() for p in model.b.parameters()]
+            opt.step()
+            d = torch.cat([(p.detach() - q).flatten() for p, q in zip(model.b.parameters(), before)])
+            ratios.append((d.norm() / torch.cat([q.flatten() for q in before]).norm()).item())
+    got = values(run, "grad/norm")
+    assert got[:2] == pytest.approx(want[:2], rel=1e-5)
+    assert values(run, "update_ratio/b")[:2] == pytest.approx(ratios[:2], rel=1e-5)
+    assert any("first in c.weight" in e.message for e in run.events if e.kind == "context")

@@ -65,6 +65,7 @@ class _State:
         self.primary: weakref.ref | None = None
         self.optimizers: dict[int, _Optimizer] = {}
         self.told_how = False
+        self.steps_seen = 0  # optimizer steps the post-step hook saw
         self.loader_passes: dict[int, int] = {}
         self.last_loader: weakref.ref | None = None
         self.train_loader: int | None = None
@@ -157,6 +158,19 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
         scale.__wrapped__ = orig_scale
         _patch(GradScaler, "scale", scale, removers)
 
+    if GradScaler is not None and "step" in GradScaler.__dict__:
+        orig_scaler_step = GradScaler.__dict__["step"]
+
+        def scaler_step(self, optimizer, *args, **kwargs):
+            steps = st.steps_seen
+            out = orig_scaler_step(self, optimizer, *args, **kwargs)
+            if st.steps_seen == steps and run.step_owner in (None, "torch"):
+                book.take(optimizer)  # skipped (inf/NaN gradients): its losses go too
+            return out
+
+        scaler_step.__wrapped__ = orig_scaler_step
+        _patch(GradScaler, "step", scaler_step, removers)
+
     # Gradients reset: with several optimizers, the losses so far are no longer
     # theirs (DCGAN's errG reaches D's weights, then netD.zero_grad()).
     orig_opt_zero = torch.optim.Optimizer.__dict__["zero_grad"]
@@ -220,8 +234,11 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
             run.knobs = knobs.torch_knobs(optimizer)
         except Exception:  # an exotic optimizer: no knobs, training goes on
             run.knobs = {}
-        st.accumulation = max(1, st.backwards_since_step)
         loader = st.last_loader() if st.last_loader is not None else None
+        # Batches per step (gradient accumulation): from the loader when there is one
+        # (a GAN's two backward calls per batch are one step), else backward calls.
+        st.accumulation = max(1, book.batches if loader is not None and book.batches
+                              else st.backwards_since_step)
         if loader is not None:
             st.train_loader = id(loader)
             run.set_epoch(st.loader_passes.get(id(loader), 1))
@@ -288,6 +305,7 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
         if run.thread_ident is not None and _ident() != run.thread_ident:
             return
         book.stepping = None
+        st.steps_seen += 1
         if run.step_owner not in (None, "torch"):
             return
         info = st.optimizers.get(id(optimizer))

@@ -27,22 +27,29 @@ from .torch_names import named, parameter_names, params_of, user_scopes
 NONFINITE = "grad/norm#nonfinite"  # a tap of the device queue, never a series
 
 
-def norms(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """The L2 norm of each tensor, as one float vector on the first tensor's
-    device: one ``_foreach_norm`` per (device, dtype), no host read."""
+def norms(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, list[int] | None]:
+    """The L2 norm of each tensor as one float vector on the first tensor's device,
+    one ``_foreach_norm`` per (device, dtype), no host read; and the order of the
+    vector (``vec[i]`` is ``tensors[order[i]]``; None: the given order)."""
     if not tensors:
-        return torch.zeros(0)
-    first = tensors[0].device
+        return torch.zeros(0), None
     groups: dict[tuple, list[int]] = {}
     for i, t in enumerate(tensors):
         groups.setdefault((t.device, t.dtype), []).append(i)
     if len(groups) == 1:
-        return torch.stack(torch._foreach_norm(tensors)).float()
-    out = torch.empty(len(tensors), device=first)
-    for idx in groups.values():
-        part = torch.stack(torch._foreach_norm([tensors[i] for i in idx])).float()
-        out[torch.tensor(idx, device=first)] = part.to(first, non_blocking=True)
-    return out
+        return torch.stack(torch._foreach_norm(tensors)).float(), None
+    first = tensors[0].device
+    parts = [torch.stack(torch._foreach_norm([tensors[i] for i in idx])).float()
+             .to(first, non_blocking=True) for idx in groups.values()]
+    return torch.cat(parts), [i for idx in groups.values() for i in idx]
+
+
+def host_list(values: list[int], device: torch.device) -> torch.Tensor:
+    """A long tensor on ``device`` from a host list, with no synchronization."""
+    t = torch.tensor(values, dtype=torch.long)
+    if device.type == "cpu":
+        return t
+    return t.pin_memory().to(device, non_blocking=True)
 
 
 class _Layers:
@@ -56,15 +63,22 @@ class _Layers:
             paths.append(full.rsplit(".", 1)[0] if "." in full else full)
         self.names = list(dict.fromkeys(paths))
         index = {n: i for i, n in enumerate(self.names)}
-        self.seg = torch.tensor([index[p] for p in paths], dtype=torch.long,
-                                device=params[0].device if params else "cpu")
+        self.index = [index[p] for p in paths]
+        self.device = params[0].device if params else torch.device("cpu")
+        self._segs: dict[tuple | None, torch.Tensor] = {}
         self.series = ([f"grad/norm/{n}" for n in self.names]
                        + [f"weight/norm/{n}" for n in self.names]
                        + [f"update_ratio/{n}" for n in self.names])
 
-    def per_layer(self, vec: torch.Tensor) -> torch.Tensor:
-        """Per-parameter norms -> per-layer norms (root of the sum of squares)."""
-        sq = torch.zeros(len(self.names), device=vec.device).index_add_(0, self.seg, vec * vec)
+    def per_layer(self, vec: torch.Tensor, order: list[int] | None) -> torch.Tensor:
+        """Per-parameter norms (in ``order``) -> per-layer norms (root of the sum of
+        squares)."""
+        key = tuple(order) if order is not None else None
+        seg = self._segs.get(key)
+        if seg is None:  # once per order: the index goes to the device once
+            index = self.index if order is None else [self.index[i] for i in order]
+            seg = self._segs[key] = host_list(index, vec.device)
+        sq = torch.zeros(len(self.names), device=vec.device).index_add_(0, seg, vec * vec)
         return sq.sqrt()
 
 
@@ -84,7 +98,7 @@ class Watch:
         self._modules: dict[str, nn.Module] | None = None
         self._names: dict[int, str] | None = None
         self._layers: dict[int, _Layers] = {}
-        self._orders: dict[tuple[str, float], list[torch.Tensor]] = {}
+        self._orders: dict[tuple[str, float], tuple[list[torch.Tensor], Any]] = {}
         self._before: list[torch.Tensor] | None = None
         self._stats: torch.Tensor | None = None
         queue.taps[NONFINITE] = self._nonfinite_at
@@ -106,7 +120,9 @@ class Watch:
         if not grads:
             self.record(series, step, 0.0)
         else:
-            per = norms(grads)
+            per, order = norms(grads)
+            if order is not None:
+                grads = [grads[i] for i in order]
             total = torch.linalg.vector_norm(per)
             if total.device.type == "cpu":
                 if not math.isfinite(float(total)):
@@ -148,11 +164,10 @@ class Watch:
         if layers is None:
             layers = self._layers[id(optimizer)] = _Layers(params, self._param_names(optimizer))
         weights = [p.detach() for p in params]
-        grads = [p.grad if p.grad is not None else torch.zeros((), device=p.device)
-                 for p in params]
+        grads = [p.grad if p.grad is not None else p.new_zeros(()) for p in params]
         self._before = torch._foreach_mul(weights, 1.0)  # copies, freed after the step
-        self._stats = torch.stack([layers.per_layer(norms(grads)),
-                                   layers.per_layer(norms(weights))])
+        self._stats = torch.stack([layers.per_layer(*norms(grads)),
+                                   layers.per_layer(*norms(weights))])
 
     def post_step(self, optimizer: torch.optim.Optimizer, step: int) -> None:
         before, stats = self._before, self._stats
@@ -162,7 +177,7 @@ class Watch:
         layers = self._layers[id(optimizer)]
         delta = torch._foreach_sub([p.detach() for p in layers.params], before)
         del before
-        moved = layers.per_layer(norms(delta))
+        moved = layers.per_layer(*norms(delta))
         del delta
         w = stats[1]
         ratio = torch.where(w > 0, moved / w.clamp_min(1e-30), torch.zeros_like(w))
