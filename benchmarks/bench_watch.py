@@ -7,6 +7,8 @@ log_freq=100)`` where installed.
 
 Blocks of ``steps`` steps of the baseline (A) and the variant (B) alternate
 (A B, B A, ...) in one process; the value is the median of the pair ratios B/A.
+Blocks are timed in CPU time of the whole process (``time.process_time``: every
+thread of nbmonitor included, other processes on a shared machine not).
 nbmonitor variants run with meters and store off, so the ratio against
 "watch off" is the cost of the gradient statistics alone.
 
@@ -66,7 +68,7 @@ class _Block:
             wandb.watch(loop.model, log="all", log_freq=100)
 
     def __call__(self, steps: int) -> float:
-        loop, t = self.loop, time.perf_counter()
+        loop, t = self.loop, time.process_time()
         if self.variant in NBM:
             import nbmonitor
             with nbmonitor.monitor(name="bench", frontend="text", source="import torch",
@@ -80,7 +82,7 @@ class _Block:
             loop.run(steps, log=lambda step, v: self.wandb.log({"loss": v}, step=step))
         else:
             loop.run(steps)
-        return time.perf_counter() - t
+        return time.process_time() - t
 
 
 def measure(variant: str, baseline: str = "bare", steps: int = 2000, pairs: int = 5,

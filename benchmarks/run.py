@@ -50,7 +50,7 @@ SIZES = {  # quick, full
     "keras": ({"repeats": 1}, {"repeats": 7}),
     "meters": ({"pairs": 1, "steps": 100}, {"pairs": 5, "steps": 600}),
     "watch": ({"steps": 200, "pairs": 2, "threads": 1, "budget": 20.0},
-              {"steps": 1000, "pairs": 7, "threads": 1, "budget": 60.0}),
+              {"steps": 600, "pairs": 9, "threads": 1, "budget": 45.0}),
 }
 
 
@@ -236,7 +236,8 @@ TEXT = {
     "watch": ("Watching the model", "`benchmarks/bench_watch.py`: the training MLP with "
               "the global gradient norm (default) and `--watch` (per layer every 50 steps) "
               "against the loop bare and against nbmonitor with `watch=\"off\"` (meters, "
-              "store and print capture off), interleaved blocks, median of the pair ratios. "
+              "store and print capture off), interleaved blocks timed in process CPU time, median "
+              "of the pair ratios. "
               "Lightning's `grad_norm(model, 2)` every step and `wandb.watch(log=\"all\", "
               "log_freq=100)` where installed."),
 }

@@ -250,3 +250,20 @@ def test_mixed_dtypes_group_by_dtype_and_keep_parameter_names():
     assert got[:2] == pytest.approx(want[:2], rel=1e-5)
     assert values(run, "update_ratio/b")[:2] == pytest.approx(ratios[:2], rel=1e-5)
     assert any("first in c.weight" in e.message for e in run.events if e.kind == "context")
+
+
+def test_gradient_statistics_are_stored_like_any_series(tmp_path):
+    from nbmonitor.store.history import load
+    model, data = model_and_data(9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    db = tmp_path / "runs.db"
+    with nbmonitor.monitor("stored", watch=True, watch_every=4, store=db, meters=False) as run:
+        for X, y in data[:12]:
+            opt.zero_grad()
+            nn.functional.mse_loss(model(X), y).backward()
+            opt.step()
+    stored = load(run.id, store=db)
+    df = stored.series("grad/norm")
+    assert df["value"].tolist() == pytest.approx(values(run, "grad/norm"))
+    assert stored.series("update_ratio/head")["value"].tolist() == pytest.approx(
+        values(run, "update_ratio/head"))
