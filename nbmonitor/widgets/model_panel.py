@@ -27,7 +27,6 @@ class ModelPanel:
         self.max_rows = max_rows
         self._versions: tuple = ()
         self.norms = MetricChart("grad/norm")
-        self.norms.set_log(True)
         self.color = bq.ColorScale(min=LOW, mid=float(np.log10(GUIDE)), max=HIGH,
                                    colors=COLORS)
         self.rows = bq.OrdinalScale(reverse=True)
@@ -41,17 +40,23 @@ class ModelPanel:
                                formats=["", "", ".2f"]))
         axes = [bq.Axis(scale=self.cols, label="step", num_ticks=6, tick_format=".0f"),
                 bq.Axis(scale=self.rows, orientation="vertical", side="left"),
-                bq.ColorAxis(scale=self.color, side="right", num_ticks=7,
-                             label="log10 update / weight (-3 = 1e-3)")]
-        self.strip = bq.Figure(title="update ratio ||Δw|| / ||w|| per layer",
+                bq.ColorAxis(scale=self.color, orientation="vertical", side="right",
+                             num_ticks=7, label="log10 ratio")]
+        self.strip = bq.Figure(title="update ratio ||Δw|| / ||w|| per layer (green: 1e-3)",
                                marks=[self.cells], axes=axes, animation_duration=0,
                                fig_margin={"top": 30, "bottom": 35, "left": 140,
-                                           "right": 70},
+                                           "right": 90},
                                layout={"width": "620px", "height": "240px"})
         self.strip.add_class("nbm-model-heat")
         self.note = W.HTML("")
-        self.widget = W.VBox([W.HTML("<b>model</b>"), W.HBox([self.strip, self.norms.figure]),
-                              self.note], layout={"display": "none"})
+        # Two fixed slots: a figure is put in once and never moved (a bqplot view
+        # that is re-parented can lose its marks).
+        flex = {"display": "flex", "flex_flow": "row wrap"}
+        self.heat_slot, self.norm_slot = W.Box([], layout=flex), W.Box([], layout=flex)
+        self.row = W.Box([self.heat_slot, self.norm_slot], layout=flex)
+        # Empty until the run has gradient statistics: figures are put in only then,
+        # because bqplot sizes a figure when it is first drawn (a hidden one gets 0 px).
+        self.widget = W.VBox([])
         self.widget.add_class("nbm-model")
 
     def refresh(self) -> None:
@@ -63,18 +68,22 @@ class ModelPanel:
         if versions == self._versions:
             return
         self._versions = versions
-        if self.widget.layout.display == "none" and (norms or ratios):
-            self.widget.layout.display = "flex"
+        if not self.widget.children and (norms or ratios):
+            self.widget.children = [W.HTML("<b>model</b>"), self.row, self.note]
+        if norms and not self.norm_slot.children:
+            self.norm_slot.children = [self.norms.figure]
         for name in norms:
             self.norms.update(name, buf.series(name).view(self.max_points), 0.0)
         h = heat(self.run, self.max_rows)
         if h is None:
-            self.strip.layout.display = "none"
             self.note.value = ("per-layer statistics: <code>%%monitor --watch</code>"
                                if norms else "")
             return
-        self.strip.layout.display = None
-        self.strip.layout.height = f"{max(160, 60 + 16 * len(h.rows))}px"
+        if not self.heat_slot.children:
+            self.heat_slot.children = [self.strip]
+        height = f"{max(240, 80 + 18 * len(h.rows))}px"
+        if self.strip.layout.height != height:
+            self.strip.layout.height = height
         rows, steps, values = list(h.rows), h.steps.astype(np.float64), h.values
         # bqplot squeezes the colour array: keep both dimensions above one.
         if len(rows) == 1:
@@ -92,4 +101,5 @@ class ModelPanel:
 
     def close(self) -> None:
         self.norms.close()
-        close_tree(self.widget)
+        for w in (self.widget, self.strip, self.note, self.heat_slot, self.norm_slot):
+            close_tree(w)

@@ -17,26 +17,29 @@ TRAIN = 2
 PANEL = """(i) => {
   const c = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
   const m = c && c.querySelector('.nbm-model');
-  if (!m || m.offsetParent === null) return null;
+  if (!m || !m.children.length) return null;
   const heat = m.querySelector('.nbm-model-heat');
-  const cells = heat ? [...heat.querySelectorAll('rect')].filter(
-      r => (r.getAttribute('style') || '').includes('fill') || r.getAttribute('fill')) : [];
-  const lines = [...m.querySelectorAll('svg path.line')].filter(
-      p => (p.getAttribute('d') || '').length > 20);
+  const cells = heat ? heat.querySelectorAll('rect.heatmapcell').length : 0;
+  const paths = [...m.querySelectorAll('.nbm-chart svg path')];
+  const lines = paths.filter(p => (p.getAttribute('class') || '').includes('line')
+      && (p.getAttribute('d') || '').length > 20);
+  const kinds = paths.map(p => (p.getAttribute('class') || '-') + ':' + (p.getAttribute('d') || '').length);
   const ticks = heat ? [...heat.querySelectorAll('.axis text')].map(t => t.textContent) : [];
-  return {cells: cells.length, lines: lines.length, ticks: ticks};
+  return {cells: cells, lines: lines.length, ticks: ticks, kinds: kinds.slice(0, 12)};
 }"""
 
 
 def _theme(page, name: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
-    page.locator(".lm-Menu-itemLabel", has_text=name).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{name}$")).click()
     L.wait_until(lambda: page.evaluate(
         "(n) => document.body.dataset.jpThemeName === n", name), 30, f"the {name} theme")
 
 
 def test_model_panel_fills_while_running_then_freezes(lab, page, build_dir):
+    build_dir = build_dir / "gallery"
+    build_dir.mkdir(exist_ok=True)
     write(training_notebook(40, "--name watched --watch --watch-every 5"),
           lab.root / "watch.ipynb")
     L.open_notebook(page, lab.url, "watch.ipynb")
@@ -44,8 +47,19 @@ def test_model_panel_fills_while_running_then_freezes(lab, page, build_dir):
         L.run_cell(page, i)
         L.wait_done(page, i, timeout=120)
     L.run_cell(page, TRAIN)
-    panel = L.wait_until(lambda: (p := page.evaluate(PANEL, TRAIN)) and p["cells"] >= 3
-                         and p["lines"] >= 1 and p, 90, "the model panel to fill")
+    seen = []
+
+    def filled():
+        seen.append(page.evaluate(PANEL, TRAIN))
+        p = seen[-1]
+        return p and p["cells"] >= 3 and p["lines"] >= 1 and p
+
+    try:
+        panel = L.wait_until(filled, 25, "the model panel to fill")
+    except AssertionError:
+        page.locator(".nbm-model").first.screenshot(path=str(build_dir / "model-panel-fail.png"))
+        raise AssertionError(f"the model panel did not fill: {[x for x in seen if x][-3:]}") from None
+        raise AssertionError(f"model panel: {page.evaluate(PANEL, TRAIN)}") from None
     assert "0" in panel["ticks"] and "2" in panel["ticks"], "layers named by module path"
     model = page.locator(".nbm-model").first
     model.screenshot(path=str(build_dir / "model-panel-live-light.png"))
