@@ -39,13 +39,13 @@ class ModelPanel:
                                labels=["layer", "step", "log10 ratio"],
                                formats=["", "", ".2f"]))
         axes = [bq.Axis(scale=self.cols, label="step", num_ticks=6, tick_format=".0f"),
-                bq.Axis(scale=self.rows, orientation="vertical", side="left"),
-                bq.ColorAxis(scale=self.color, orientation="vertical", side="right",
-                             num_ticks=7, label="log10 ratio")]
-        self.strip = bq.Figure(title="update ratio ||Δw|| / ||w|| per layer (green: 1e-3)",
+                bq.Axis(scale=self.rows, orientation="vertical", side="left")]
+        # No colour bar (bqplot squeezes a vertical one into the margin): the title
+        # says what the colours mean and hovering a cell gives its value.
+        self.strip = bq.Figure(title="update ratio ||Δw||/||w|| (blue < 1e-3 green < magenta)",
                                marks=[self.cells], axes=axes, animation_duration=0,
                                fig_margin={"top": 30, "bottom": 35, "left": 140,
-                                           "right": 90},
+                                           "right": 20},
                                layout={"width": "620px", "height": "240px"})
         self.strip.add_class("nbm-model-heat")
         self.note = W.HTML("")
