@@ -62,6 +62,8 @@ def _draw_norms(ax, run, names: list[str], max_points: int) -> None:
         finite = view.values[np.isfinite(view.values)]
         positive = positive and len(finite) and finite.min() > 0
     if positive:
+        from matplotlib.ticker import NullFormatter
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())  # no crowded "x 10^-1" labels
     ax.legend(fontsize=7, loc="best")
     ax.set_xlabel("step", fontsize=7)
