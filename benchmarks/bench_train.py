@@ -51,8 +51,9 @@ class _Loop:
                         for _ in range(16)]
         self.step = 0
 
-    def run(self, steps: int, log: Any = None) -> None:
-        """``steps`` plain training steps; ``log(step, loss.item())`` after each if given."""
+    def run(self, steps: int, log: Any = None, hook: Any = None) -> None:
+        """``steps`` plain training steps; ``log(step, loss.item())`` after each if given;
+        ``hook()`` between backward and the optimizer step if given."""
         model, opt, batches = self.model, self.opt, self.batches
         loss_fn = self.torch.nn.functional.cross_entropy
         for _ in range(steps):
@@ -60,6 +61,8 @@ class _Loop:
             loss = loss_fn(model(X), y)
             opt.zero_grad()
             loss.backward()
+            if hook is not None:
+                hook()
             opt.step()
             self.step += 1
             if log is not None:

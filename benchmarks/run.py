@@ -15,6 +15,7 @@ process with a time limit, prints progress on stderr and writes
   postgres  3 workers' trials/s and points/s into PostgreSQL (bench_postgres.py)
   instructions  hooks, log and threads counted in instructions and CPU time
           (bench_instructions.py; callgrind, slow: minutes)
+  watch   gradient norm and --watch on the training loop (bench_watch.py)
 
 ``--quick`` shrinks every size for a smoke run; ``--sections log,long`` and
 ``--peers none`` (or ``tensorboard,wandb``) select; ``--out`` writes elsewhere.
@@ -41,8 +42,8 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 
-SECTIONS = ["log", "train", "long", "store", "open", "keras", "meters", "inference",
-            "postgres", "instructions"]
+SECTIONS = ["log", "train", "long", "store", "open", "keras", "meters", "watch",
+            "inference", "postgres", "instructions"]
 SIZES = {  # quick, full
     "log": ({"budget": 3.0, "reps": 3, "max_calls": 200_000},
             {"budget": 20.0, "reps": 7, "max_calls": 1_000_000}),
@@ -61,6 +62,8 @@ SIZES = {  # quick, full
                  {"short_trials": 20, "long_trials": 2, "long_points": 100_000}),
     "instructions": ({"steps": 5, "calls": 2000, "seconds": 3.0},
                      {"steps": 30, "calls": 20000, "seconds": 10.0}),
+    "watch": ({"steps": 200, "pairs": 2, "threads": 1, "budget": 20.0},
+              {"steps": 600, "pairs": 9, "threads": 1, "budget": 45.0}),
 }
 
 
@@ -229,6 +232,20 @@ def section_instructions(size: dict, selected: list[str] | None) -> str:
         return f"Not measured: {res['note']}"
     import bench_instructions
     return bench_instructions.markdown(res)
+def section_watch(size: dict, selected: list[str] | None) -> str:
+    import bench_watch
+    rows = []
+    for variant, baseline in bench_watch.cases():
+        why = bench_watch.available(variant)
+        if why:
+            rows.append({"variant": variant, "baseline": baseline, "note": why})
+            continue
+        say(f"watch: {variant} / {baseline}")
+        r = in_process("bench_watch", "measure",
+                       dict(size, variant=variant, baseline=baseline, tmp=None),
+                       timeout=size["budget"] * 2 + 240)
+        rows.append(dict(r, variant=variant, baseline=baseline) if "note" in r else r)
+    return bench_watch.markdown(rows)
 
 
 TEXT = {
@@ -288,6 +305,13 @@ TEXT = {
                      "training (native, `/proc/self/task/TID/schedstat`). Deterministic: "
                      "the two repeats of each segment agree to within 1,000 instructions per "
                      "step (0.01%), where wall-clock ratios here spread by tens of percent."),
+    "watch": ("Watching the model", "`benchmarks/bench_watch.py`: the training MLP with "
+              "the global gradient norm (default) and `--watch` (per layer every 50 steps) "
+              "against the loop bare and against nbmonitor with `watch=\"off\"` (meters, "
+              "store and print capture off), interleaved blocks timed in process CPU time, median "
+              "of the pair ratios. "
+              "Lightning's `grad_norm(model, 2)` every step and `wandb.watch(log=\"all\", "
+              "log_freq=100)` where installed."),
 }
 
 

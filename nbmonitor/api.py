@@ -28,7 +28,10 @@ def monitor(name: str | None = None, **options: Any) -> Session:
     ``max_points``, ``hparams``, ``sample_every`` (seconds between meter readings)
     ``meters`` (False: no GPU/CPU/RAM meters), ``alerts`` (rule strings, see
     :mod:`nbmonitor.alerts`) and ``default_alerts`` (False: no NaN, divergence and
-    GPU-memory alerts). In a Jupyter kernel it shows the live dashboard; elsewhere
+    GPU-memory alerts), ``accumulation`` (``"sum"``/``"mean"``: how several losses
+    of one optimizer step combine; default detected), ``watch`` (True: per-layer
+    gradient/weight norms and update ratios every ``watch_every`` steps, default
+    50; False: not even the global ``grad/norm``). In a Jupyter kernel it shows the live dashboard; elsewhere
     a text progress line on stderr.
     """
     from .checks import keywords

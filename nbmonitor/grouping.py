@@ -15,12 +15,16 @@ _ALIASES = {"learning_rate": "lr", "acc": "accuracy"}
 def group_of(name: str) -> str:
     """The chart key of a series: ``val_loss``, ``train/loss``, ``Avg loss`` -> ``loss``.
 
-    Learning rates of several param groups (``lr/group1``) share the ``lr`` chart.
+    Learning rates of several param groups or optimizers (``lr/group1``,
+    ``lr/optimizerD``) share the ``lr`` chart, and so do the losses of several
+    optimizers (``train/loss/optimizerD``) the ``loss`` chart.
     """
     key = name.strip()
     if key.startswith("lr/"):
         return "lr"
     key = _SPLIT_PREFIX.sub("", key)
+    if key.startswith("loss/"):
+        return "loss"
     key = _SPLIT_SUFFIX.sub("", key)
     key = _AVG.sub("", key)
     key = key.lower().replace(" ", "_") or name
@@ -30,3 +34,12 @@ def group_of(name: str) -> str:
 def is_meter(name: str) -> bool:
     """Meter series (``gpu0/util``, ``sys/cpu``) are drawn by the meters, not charts."""
     return name.startswith(METER_PREFIXES) and "/" in name
+
+
+MODEL_PREFIXES = ("grad/norm", "weight/norm/", "update_ratio/")
+
+
+def is_model_series(name: str) -> bool:
+    """Gradient and weight statistics (``grad/norm``, ``update_ratio/fc1``...) are
+    drawn by the model panel, not by the metric charts."""
+    return name.startswith(MODEL_PREFIXES)

@@ -98,6 +98,14 @@ class MonitorMagics(Magics):
     @argument("--background", action="store_true",
               help="train in a worker thread: the cell returns at once, controls are "
                    "live, nbmonitor.wait() joins")
+    @argument("--accumulation", choices=("sum", "mean"), default=None,
+              help="several losses per optimizer step: record their sum or mean "
+                   "(default: detected, see the run's events)")
+    @argument("--watch", nargs="?", const="on", choices=("on", "off"), default=None,
+              help="per-layer gradient/weight norms and update ratios every "
+                   "--watch-every steps; 'off': not even the global gradient norm")
+    @argument("--watch-every", dest="watch_every", type=int, default=50, metavar="N",
+              help="steps between per-layer statistics with --watch (default 50)")
     @cell_magic
     def monitor(self, line: str, cell: str) -> None:
         """Run the cell with a live training dashboard in its output."""

@@ -57,13 +57,24 @@ class Session:
                  frontend: str | None = None, sample_every: float = 1.0,
                  meters: "bool | Sequence[Any]" = True, store: Any = None,
                  compare_last: bool = False, alerts: "Sequence[Any] | None" = None,
-                 default_alerts: bool = True, background: bool = False) -> None:
+                 default_alerts: bool = True, background: bool = False,
+                 accumulation: str | None = None, watch: "bool | str | None" = None,
+                 watch_every: int = 50) -> None:
         from .checks import option
         sample_every = option("sample_every", sample_every)
         refresh_hz = option("refresh_hz", refresh_hz)
         max_points = option("max_points", max_points, integer=True)
         total_steps = option("total_steps", total_steps, integer=True)
         epochs = option("epochs", epochs, integer=True)
+        if accumulation not in (None, "sum", "mean"):
+            raise ValueError(f"accumulation must be 'sum' or 'mean', not {accumulation!r}")
+        if watch not in (None, True, False, "on", "off"):
+            raise ValueError(f"watch must be on or off, not {watch!r}")
+        if isinstance(watch_every, bool) or not isinstance(watch_every, int) or watch_every < 1:
+            raise ValueError("watch_every must be a whole number of steps, at least 1")
+        # Torch capture: how several losses of a step combine (None: detected), and
+        # gradient statistics (None: global norm; on: per layer too; off: none).
+        self.accumulation, self.watch, self.watch_every = accumulation, watch, watch_every
         self.name = name
         self.print_capture = print_capture
         self.total_steps = total_steps
@@ -184,7 +195,8 @@ class Session:
         ignores = []
         if any(m in sys.modules or m in self.source for m in ("keras", "tensorflow")):
             from .hooks import keras_hooks  # imports no Keras: patches once it is in
-            handle = keras_hooks.install(run)
+            handle = keras_hooks.install(
+                run, watch_every=self.watch_every if self.watch in (True, "on") else None)
             self._handles.append(handle)
             ignores.append(handle.ignore_line)
         lightning = ("lightning" in self.source
@@ -207,7 +219,10 @@ class Session:
             except ImportError:
                 pass
             else:
-                handle = torch_hooks.install(run, epochs_hint=epochs)
+                handle = torch_hooks.install(
+                    run, epochs_hint=epochs, namespace=self.namespace,
+                    accumulation=self.accumulation, watch=self.watch,
+                    watch_every=self.watch_every)
                 run.device_sink = handle.state.device_queue.add
                 self._handles.append(handle)
         if self.print_capture:

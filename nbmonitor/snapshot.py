@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from .grouping import group_of, is_meter
+from .grouping import group_of, is_meter, is_model_series
 from .meters.report import Curve, meter_notes, percent_series
 from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
@@ -49,7 +49,7 @@ def groups(run: Run) -> dict[str, list[str]]:
     """Chart groups of the run's series, in first-seen order."""
     out: dict[str, list[str]] = {}
     for s in run.buffer:
-        if not is_meter(s.name):
+        if not is_meter(s.name) and not is_model_series(s.name):
             out.setdefault(group_of(s.name), []).append(s.name)
     return out
 
@@ -95,7 +95,9 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     meters = percent_series(run)
     hidden = len(grouped) - MAX_CHARTS
     grouped = dict(list(grouped.items())[:MAX_CHARTS])
-    n = max(1, len(grouped))
+    from .snapshot_model import parts
+    model = parts(run, max_points)  # the model panel: heat strip, gradient norm
+    n = max(1, len(grouped) + len(model))
     cols = min(COLUMNS, n)
     rows = math.ceil(n / cols)
     meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
@@ -140,10 +142,12 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
             ax.axvline(x, color="#cf222e", lw=0.8, ls=":", alpha=0.8)
         ax.legend(fontsize=7, loc="best", frameon=False, handlelength=1.2)
         ax.set_xlabel("step", fontsize=7)
+    for k, draw_part in enumerate(model):
+        draw_part(fig.add_subplot(rows, cols, len(grouped) + k + 1))
     if meters:
         mx = fig.add_axes((0.6 / width, 0.7 / height, 1 - 0.75 / width, (meter_h - 0.75) / height))
         _draw_meters(mx, meters, run, max_points)
-    elif not grouped:
+    elif not grouped and not model:
         fig.text(0.5, 0.5, "no changing metrics recorded", ha="center", va="center")
     if hidden > 0:
         fig.supxlabel(f"{hidden} more chart(s) not drawn; see the text summary", fontsize=8)

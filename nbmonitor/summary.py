@@ -43,6 +43,14 @@ def summary_text(run: Run) -> str:
         lines.append(f"  control at step {h['step']:,}: {h['name']} {h['old']:.4g} -> "
                      f"{h['new']:.4g}")
     stats = run.summary()
+    # Per-layer statistics (--watch) are one line, not three per layer.
+    from .model_health import layers
+    watched = layers(run)
+    if watched:
+        per_layer = {f"{p}{n}" for n in watched
+                     for p in ("grad/norm/", "weight/norm/", "update_ratio/")}
+        ratios = [stats[f"update_ratio/{n}"]["last"] for n in watched]
+        stats = {k: v for k, v in stats.items() if k not in per_layer}
     if stats:
         width = max((len(short(k)) for k in stats if not is_meter(k)), default=1)
         for name, st in stats.items():
@@ -51,6 +59,9 @@ def summary_text(run: Run) -> str:
             best = f"  best {st['best']:.6g}" if direction(name) else ""
             lines.append(f"  {short(name):<{width}}  last {st['last']:.6g}{best}"
                          f"  ({int(st['count']):,} points)")
+    if watched:
+        lines.append(f"  per-layer statistics of {len(watched)} layers (--watch): last update "
+                     f"ratio {min(ratios):.3g} .. {max(ratios):.3g}")
     lines += [f"  {line}" for line in meter_lines(run)]
     alerts = alert_events(run)
     if alerts:

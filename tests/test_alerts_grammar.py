@@ -38,7 +38,8 @@ def test_parsed_fields():
     assert isinstance(d, Divergence) and (d.factor, d.warmup) == (10, Span(100, "steps"))
     assert isinstance(parse_rule("nan"), NonFinite)
     assert [str(r) for r in default_rules(stop_on_nan=True)] == [
-        "nan -> stop", "diverge *loss* x10 after 100 steps", "gpu*/mem_pct > 95"]
+        "nan -> stop", "diverge *loss* x10 after 100 steps", "gpu*/mem_pct > 95",
+        "grad/norm <= 0 for 50 steps", "grad/norm/* <= 0 for 200 steps"]
 
 
 @pytest.mark.parametrize("text, problem, caret", [

@@ -46,9 +46,11 @@ def test_nan_injected_at_a_known_step_is_reported_with_that_step():
                 loss.backward()
                 opt.step()
     assert run.status == "finished", "without stop_on_nan the run goes on"
-    (a,) = alerts(run)
+    # The NaN loss makes NaN gradients too: both are reported, at the same step.
+    a, g = sorted(alerts(run), key=lambda e: e.data["series"], reverse=True)
     assert a.step == 13 and a.message == "train/loss is nan at step 13"
-    assert "alerts (1):" in summary_text(run) and "step 13: train/loss is nan" in summary_text(run)
+    assert g.step == 13 and g.message.startswith("grad/norm is nan at step 13")
+    assert "alerts (2):" in summary_text(run) and "step 13: train/loss is nan" in summary_text(run)
 
 
 def test_plateau_halves_the_learning_rate_inside_the_torch_optimizer():

@@ -54,3 +54,22 @@ def test_slow_steps_are_sent_after_max_delay():
     q.add("loss", 1, torch.tensor(0.5))
     q.add("loss", 2, torch.tensor(0.25))
     assert buf.series("loss").count >= 1
+
+
+def test_vectors_split_into_series_and_taps_get_their_values_first():
+    Event.done, Event.made = False, []
+    buf = MetricsBuffer()
+    q = DeviceQueue(buf, every=6, max_delay=1e9, event_factory=Event, pin=False)
+    tapped = []
+    q.taps["hidden"] = lambda step, v: tapped.append((step, v, "a" in buf))
+    q.add_many(("hidden", "a"), 1, torch.tensor([-1.0, 0.5]))
+    q.add_many(("a", "b", "c"), 2, torch.tensor([1.0, 2.0, 3.0]))
+    assert not Event.made, "5 values pending, under every=6"
+    q.add("a", 3, torch.tensor(4.0))
+    assert len(Event.made) == 1 and not tapped
+    q.drain()
+    assert tapped == [(1, -1.0, False)], "a tap, not a series, and before the values after it"
+    assert "hidden" not in buf
+    assert buf.series("a").arrays()[0].tolist() == [1, 2, 3]
+    assert buf.series("a").arrays()[1].tolist() == [0.5, 1.0, 4.0]
+    assert buf.series("c").arrays()[1].tolist() == [3.0]

@@ -61,10 +61,11 @@ def test_epoch_means_and_validation_once_per_run(result):
 
 def test_no_duplicate_loss_and_no_printed_series(result):
     fit = result["fit"]
-    # train/loss: the torch hooks; train_loss: the module's own self.log. Nothing else:
-    # no Lightning loss, no progress-bar or model-summary numbers through print capture.
-    assert fit["names"] == ["ep_only", "late", "lr", "mae", "mae_epoch", "train/loss",
-                            "train_loss", "val_loss", "val_mae"]
+    # train/loss and grad/norm: the torch hooks; train_loss: the module's own self.log.
+    # Nothing else: no Lightning loss, no progress-bar or model-summary numbers through
+    # print capture.
+    assert fit["names"] == ["ep_only", "grad/norm", "late", "lr", "mae", "mae_epoch",
+                            "train/loss", "train_loss", "val_loss", "val_mae"]
     steps, loss = fit["series"]["train/loss"]
     assert steps == STEPS and loss == pytest.approx(fit["series"]["train_loss"][1], rel=1e-6)
     shown = json.dumps([dict(o) for o in result["fit_outputs"]])

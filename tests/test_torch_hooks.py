@@ -43,7 +43,9 @@ def test_loss_step_lr_and_epochs_match_the_loop():
     assert torch.Tensor.__dict__["backward"] is ORIGINAL_BACKWARD
 
 
-def test_gradient_accumulation_averages_micro_steps():
+def test_gradient_accumulation_records_the_effective_batch_loss():
+    """Micro-losses divided by the micro-step count add up to the effective batch's
+    loss (what nanoGPT prints as ``loss.item() * accum``)."""
     model, loader = make(batch=8)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     per_step, micro = [], []
@@ -51,7 +53,7 @@ def test_gradient_accumulation_averages_micro_steps():
         for i, (X, y) in enumerate(loader):
             loss = nn.functional.mse_loss(model(X), y)
             (loss / 4).backward()
-            micro.append((loss / 4).item())
+            micro.append(loss.item())
             if (i + 1) % 4 == 0:
                 opt.step()
                 opt.zero_grad()
@@ -140,8 +142,8 @@ def test_nan_loss_is_recorded_and_stops_with_stop_on_nan():
                 opt.step()
     assert run.status == "stopped"
     alerts = [e for e in run.events if e.kind == "alert"]
-    assert alerts and "train/loss" in alerts[0].message
-    assert "at step 6" in alerts[0].message
+    loss_alerts = [e for e in alerts if e.data["series"] == "train/loss"]
+    assert loss_alerts and "at step 6" in loss_alerts[0].message
 
 
 def test_explicit_log_and_config():

@@ -7,6 +7,8 @@ On by default (``default_alerts=False`` / ``--no-default-alerts`` turns them off
     diverge *loss* x10 after 100 steps    a loss above 10x its running minimum
                                           and above its first value
     gpu*/mem_pct > 95                     GPU memory (used / total) above 95%
+    grad/norm <= 0 for 50 steps           no gradient reaches the weights (a detached graph)
+    grad/norm/* <= 0 for 200 steps        a dead layer (with --watch; per-layer norms)
 
 More from ``%%monitor --alert RULE`` (repeatable), ``monitor(alerts=[...])`` or
 ``nbmonitor.alert(RULE, action=...)``.
@@ -68,7 +70,8 @@ __all__ = ["Action", "Alert", "AlertEngine", "AlertSyntaxError", "Divergence", "
            "Plateau", "Rule", "Span", "Threshold", "as_rule", "default_rules", "parse_rule",
            "registered_handlers", "registered_rules"]
 
-DEFAULT_RULES = ("nan", "diverge *loss* x10 after 100 steps", "gpu*/mem_pct > 95")
+DEFAULT_RULES = ("nan", "diverge *loss* x10 after 100 steps", "gpu*/mem_pct > 95",
+                 "grad/norm <= 0 for 50 steps", "grad/norm/* <= 0 for 200 steps")
 
 # Rules and functions registered with nbmonitor.alert / nbmonitor.on_alert: they
 # apply to every later run of the process (and to the one running now).

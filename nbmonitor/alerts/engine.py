@@ -139,12 +139,13 @@ class AlertEngine:
 
     def _fire(self, rule: Rule, series: str, hit: Hit, act: bool = True) -> Alert:
         run = self.run
-        alert = Alert(str(rule), series, hit.step, hit.time, hit.value, hit.message,
+        message = hit.message + self._context(series, hit.step)
+        alert = Alert(str(rule), series, hit.step, hit.time, hit.value, message,
                       run.id, run.name)
         self.alerts.append(alert)
         acts = [a for a in rule.actions if a.kind != "show"]
         shown = [str(a) for a in acts]
-        run.event("alert", hit.message + (f" -> {', '.join(shown)}" if shown else ""),
+        run.event("alert", message + (f" -> {', '.join(shown)}" if shown else ""),
                   step=hit.step, rule=str(rule), series=series, value=hit.value,
                   actions=shown)
         for action in acts:
@@ -153,6 +154,16 @@ class AlertEngine:
         for fn in list(self.handlers):
             self._call(fn, alert)
         return alert
+
+    def _context(self, series: str, step: float) -> str:
+        """What a hook said about this point (``context`` events: the torch hooks
+        name the first parameter holding a non-finite gradient)."""
+        with self.run._events_lock:
+            for e in reversed(self.run.events):
+                if (e.kind == "context" and e.data.get("series") == series
+                        and e.step == step):
+                    return f" ({e.message})"
+        return ""
 
     def _act(self, action: Action, alert: Alert) -> None:
         if action.kind == "stop":

@@ -86,6 +86,8 @@ class MonitorCallback(keras.callbacks.Callback):
         self.epoch_base = 0
         self.last = 0
         self.batch_keys: set[str] = set()
+        self.watch: Any = None  # a KerasWatch with --watch (per-layer weights)
+        self.begun = 0  # batches started in this fit
 
     # -- train ---------------------------------------------------------------
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -124,6 +126,8 @@ class MonitorCallback(keras.callbacks.Callback):
             self.lr.maybe(optimizer, self.last, force=True)
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        if self.watch is not None:
+            self.watch.finish(self.model)
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None:
             knobs.keras_unwrap(optimizer)
@@ -145,6 +149,10 @@ class MonitorCallback(keras.callbacks.Callback):
         if run.stop_requested:
             self.model.stop_training = True
             stops.honour(run, "Keras batch")
+        if self.watch is not None:
+            # Counted here: batch ends may still be running on Keras's thread pool.
+            self.begun += 1
+            self.watch.before(self.model, self.base + self.begun)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         run = self.run

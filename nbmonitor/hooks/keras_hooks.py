@@ -56,6 +56,7 @@ class _State:
         self.in_apply = False
         self.user_total = run.total_steps is not None
         self.lr: Any = None  # LrSampler for custom loops, made once Keras is in
+        self.watch_every: int | None = None  # per-layer weights every N steps (--watch)
 
 
 def _patch(owner: type, attr: str, new: Callable, removers: list) -> None:
@@ -104,6 +105,9 @@ def _patch_keras(st: _State, removers: list) -> None:
         bound = fit_sig.bind(self, *args, **kwargs)
         callback = MonitorCallback(run, int(bound.arguments.get("initial_epoch") or 0),
                                    set_total=not st.user_total)
+        if st.watch_every:
+            from .keras_watch import KerasWatch
+            callback.watch = KerasWatch(run, st.watch_every)
         owner, run.step_owner = run.step_owner, "keras"
         st.fit_depth += 1
         try:
@@ -224,9 +228,13 @@ class KerasHandle:
             raise errors[0]
 
 
-def install(run: Any) -> KerasHandle:
-    """Capture Keras training into ``run``: now if Keras is imported, else once it is."""
-    handle = KerasHandle(_State(run))
+def install(run: Any, watch_every: int | None = None) -> KerasHandle:
+    """Capture Keras training into ``run``: now if Keras is imported, else once it is.
+    ``watch_every``: record per-layer weight norms and update ratios every that
+    many steps (``--watch``)."""
+    state = _State(run)
+    state.watch_every = watch_every
+    handle = KerasHandle(state)
     if "keras" in sys.modules:
         handle._patch_now()
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..grouping import group_of, is_meter
+from ..grouping import group_of, is_meter, is_model_series
 from ..run import Run
 from ..ticks import is_constant
 from .banner import AlertBanner
@@ -22,6 +22,7 @@ from .routing import route_to_sender
 
 Y_SCALES = [("auto y", "auto"), ("linear y", "linear"), ("log y", "log")]
 _LOG = {"auto": None, "linear": False, "log": True}
+from .model_panel import ModelPanel
 
 
 class Dashboard:
@@ -63,8 +64,9 @@ class Dashboard:
         self._marks: list = []  # alert events whose chart has no marker yet
         self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap",
                                   "width": "100%"})
+        self.model = ModelPanel(run, max_points)
         self.widget = W.VBox([self.header, self.banner.widget, self.controls,
-                              self.meters.widget, self.grid])
+                              self.meters.widget, self.grid, self.model.widget])
         self.widget.add_class("nbm-dashboard")
 
     def _on_log(self, change) -> None:
@@ -90,7 +92,8 @@ class Dashboard:
         pending = {}
         for series in run.buffer:
             name = series.name
-            if is_meter(name) or self._seen.get(name) == series.version:
+            if (is_meter(name) or is_model_series(name)
+                    or self._seen.get(name) == series.version):
                 continue
             key = group_of(name)
             view = series.view(self.max_points)
@@ -114,6 +117,7 @@ class Dashboard:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, view, smoothing)
         self.header.value = render_header(run, self._rate, self.note, self.constants)
+        self.model.refresh()
         self._mark_alerts()
         self._mark_controls()
 
@@ -150,4 +154,5 @@ class Dashboard:
         """Close every widget so no widget state is left in the saved notebook."""
         for chart in self.charts.values():
             chart.close()
+        self.model.close()
         close_tree(self.widget)
