@@ -71,7 +71,7 @@ class Session:
         if watch not in (None, True, False, "on", "off"):
             raise ValueError(f"watch must be on or off, not {watch!r}")
         if isinstance(watch_every, bool) or not isinstance(watch_every, int) or watch_every < 1:
-            raise ValueError("watch_every must be a whole number of steps, at least 1")
+            raise ValueError("watch_every must be at least 1 (a whole number of steps)")
         # Torch capture: how several losses of a step combine (None: detected), and
         # gradient statistics (None: global norm; on: per layer too; off: none).
         self.accumulation, self.watch, self.watch_every = accumulation, watch, watch_every

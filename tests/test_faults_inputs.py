@@ -99,9 +99,10 @@ def test_an_optimizer_with_lr_auto_trains():
 
         def step(self, closure=None):
             for g in self.param_groups:
-                g["lr"], lr = 0.01, g["lr"]
-                super().step(closure)
-                g["lr"] = lr
+                g["lr"] = 0.01
+            super().step(closure)
+            for g in self.param_groups:
+                g["lr"] = "auto"
 
     model = torch.nn.Linear(4, 1)
     opt = Auto(model.parameters())
