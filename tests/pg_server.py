@@ -96,7 +96,7 @@ def start(fast: bool = True) -> Server:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {out.stdout}{out.stderr}")
     port = free_port()
-    opts = f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=60"
+    opts = f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=200"
     if fast:
         opts += " -c fsync=off -c full_page_writes=off"
     log = root / "server.log"

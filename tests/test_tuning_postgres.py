@@ -52,7 +52,8 @@ import nbmonitor
 from pg_target import train
 URL = {url!r}
 tuner = nbmonitor.Tuner(train, q=(0.5, 2.0), study_name="team", storage=URL,
-                        session={{"meters": False, "store": URL}}, seed=1)
+                        session={{"meters": False, "store": URL}}, seed=1,
+                        keep_live=True)  # the test reads the live widget after the sweep
 tuner.values.update(epochs=6, pause=0.6)
 cmd = tuner.worker_command()
 view = tuner.widget()
@@ -145,10 +146,16 @@ def test_notebook_and_three_workers_share_one_postgres(tmp_path, pg_database):
     assert sorted(beats) == list(range(n)), beats
 
 
+_storages: dict[str, object] = {}  # one engine per URL: polling must not open a pool each time
+
+
 def _trials(url: str, name: str) -> list:
     import optuna
-    return optuna.load_study(study_name=name, storage=url.replace(
-        "postgresql://", "postgresql+psycopg://")).get_trials(deepcopy=False)
+    rdb = url.replace("postgresql://", "postgresql+psycopg://")
+    storage = _storages.get(rdb)
+    if storage is None:
+        storage = _storages[rdb] = optuna.storages.RDBStorage(rdb)
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
 
 
 def test_a_killed_worker_is_failed_and_retried(tmp_path, pg_database):
