@@ -64,6 +64,12 @@ _warned = False
 
 def _scalar(value: Any, run: Run, name: str, step: float | None) -> float | None:
     """A float for ``value``; device tensors go to the run's asynchronous sink."""
+    if type(value) is not float and run.device_sink:
+        # float() of a CUDA tensor would synchronize: send it to the sink first
+        device = getattr(value, "device", None)
+        if device is not None and getattr(device, "type", "cpu") != "cpu":
+            run.device_sink(name, run.step if step is None else step, value)
+            return None
     try:
         return float(value)
     except OverflowError:
@@ -71,10 +77,6 @@ def _scalar(value: Any, run: Run, name: str, step: float | None) -> float | None
         raise too_big(name, value) from None
     except (TypeError, ValueError):
         pass
-    device = getattr(value, "device", None)
-    if device is not None and getattr(device, "type", "cpu") != "cpu" and run.device_sink:
-        run.device_sink(name, run.step if step is None else step, value)
-        return None
     raise TypeError(f"nbmonitor.log: {name}={value!r} is not a number")
 
 
