@@ -13,6 +13,7 @@ from .run import Run
 
 _EXACT = 1 << 53  # ints beyond are stored as the nearest float, converted here
 _STEP = 1 << 62  # steps within this are taken as they are; others go through checks
+_isfinite = math.isfinite
 
 _STAGE3 = 3 * STAGE
 from . import session as _session
@@ -112,6 +113,7 @@ def log(step: float | None = None, **metrics: Any) -> None:
             run.explicit_steps = True
             _checks.advance(run, step)
     series = run.buffer._series
+    nan_stop = run.stop_on_nan
     if not _GIL:  # pragma: no cover - free-threaded builds take the locked path
         for name, value in metrics.items():
             run.log_auto(name, float(value), step, now)
@@ -138,6 +140,8 @@ def log(step: float | None = None, **metrics: Any) -> None:
             stage.extend((step, value, now))
         if len(stage) >= _STAGE3:
             ser._spill()
+        if nan_stop and not _isfinite(value):
+            run.stop_at_nan(name, step if step is not None else run.step)
     if run.halt:  # a Stop or Pause waits: this call is a stop point (see nbmonitor.stops)
         _stops.boundary(run, "nbmonitor.log")
 

@@ -69,6 +69,9 @@ class Run:
         # True while a stop or a pause waits for a stop point: the one attribute
         # ``nbmonitor.log`` and print capture read per call (see nbmonitor.stops).
         self.halt = False
+        # --stop-on-nan: the hooks that read a value on the training thread stop at
+        # its step (the alert rule, on the refresher, would land a few steps later).
+        self.stop_on_nan = False
         # The thread that opened the run (its body's, unless in background mode).
         self.opened_by: int | None = None
         # Learning-rate changes queued by other threads, applied by the hooks at the
@@ -166,6 +169,13 @@ class Run:
         self.halt = self.stop_requested
         self._resume.set()
         self.event("control", "resumed")
+
+    def stop_at_nan(self, name: str, step: Any) -> None:
+        """A value of ``name`` at ``step`` is NaN/inf under ``stop_on_nan``: stop now."""
+        if not self.stop_requested:
+            self.event("alert", f"{name} is not finite at step {step} -> stop",
+                       rule="stop_on_nan", series=name)
+            self.request_stop()
 
     def request_stop(self) -> None:
         """End the run at the next step boundary (ignored once ended)."""

@@ -129,6 +129,7 @@ class Session:
             self.run = run = Run(self.name, total_steps=self.total_steps,
                                  hparams=self.hparams, source=self.source)
             run.opened_by = threading.get_ident()  # whose log calls are stop points
+            run.stop_on_nan = self.stop_on_nan
             if self.background:
                 run.thread_ident = -1  # no thread's, until the worker says it is
             global _last_run

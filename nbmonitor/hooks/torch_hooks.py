@@ -221,13 +221,13 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
 
     # -- steps, loss per step, learning rate --------------------------------
     def record(name: str, step: int, value: Any) -> None:
-        if isinstance(value, torch.Tensor):
-            if value.device.type == "cpu":
-                buffer.append(name, step, float(value))
-            else:
-                st.device_queue.add(name, step, value)
-        else:
-            buffer.append(name, step, float(value))
+        if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+            st.device_queue.add(name, step, value)  # read later, with no sync
+            return
+        value = float(value)
+        buffer.append(name, step, value)
+        if run.stop_on_nan and not math.isfinite(value):
+            run.stop_at_nan(name, step)  # the post-step hook stops at this step
 
     def first_step(optimizer) -> None:
         st.primary = weakref.ref(optimizer)
