@@ -97,11 +97,14 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     grouped = dict(list(grouped.items())[:MAX_CHARTS])
     from .snapshot_model import parts
     model = parts(run, max_points)  # the model panel: heat strip, gradient norm
-    n = max(1, len(grouped) + len(model))
+    n = max(1, len(grouped), len(model))
     cols = min(COLUMNS, n)
-    rows = math.ceil(n / cols)
+    # the model panel starts a row of its own, below the metric charts (as live)
+    metric_rows = math.ceil(len(grouped) / cols)
+    rows = max(1, metric_rows + math.ceil(len(model) / cols))
     meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
-    width, height = 4.6 * cols, 2.6 * rows + 0.8 + meter_h
+    # the live model panel is taller than a chart (title, heat strip, note): so is its row
+    width, height = 4.6 * cols, 2.6 * rows + 0.8 + meter_h + 0.9 * (rows - metric_rows)
     fig = Figure(figsize=(width, height), dpi=DPI)
     # Fixed margins in inches: a constrained layout costs more than the drawing.
     fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.95 / height,
@@ -143,7 +146,7 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
         ax.legend(fontsize=7, loc="best", frameon=False, handlelength=1.2)
         ax.set_xlabel("step", fontsize=7)
     for k, draw_part in enumerate(model):
-        draw_part(fig.add_subplot(rows, cols, len(grouped) + k + 1))
+        draw_part(fig.add_subplot(rows, cols, metric_rows * cols + k + 1))
     if meters:
         mx = fig.add_axes((0.6 / width, 0.7 / height, 1 - 0.75 / width, (meter_h - 0.75) / height))
         _draw_meters(mx, meters, run, max_points)
