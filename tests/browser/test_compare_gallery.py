@@ -26,7 +26,7 @@ def notebook():
         new_code_cell("%load_ext nbmonitor\nimport nbmonitor"),
         new_code_cell(RUN.format(name="slow", lr=0.005)),
         new_code_cell(RUN.format(name="fast", lr=0.02)),
-        new_code_cell("%monitor_compare slow fast")])
+        new_code_cell("%monitor_compare --live slow fast")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                  "language": "python"}
     return nb
