@@ -16,7 +16,7 @@ SWEEP = 'display(tuner)\n_ = tuner.sweep("random", n_trials=10, seed=0)\n'
 
 
 def notebook():
-    nb = new_notebook(cells=[new_code_cell(SETUP.replace("steps=30", "steps=120")),
+    nb = new_notebook(cells=[new_code_cell(SETUP.replace("range(8)", "range(24)")),
                              new_code_cell(SWEEP)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                  "language": "python"}
@@ -24,8 +24,10 @@ def notebook():
 
 
 def rows(page) -> int:
-    return page.evaluate("() => document.querySelectorAll("
-                         "'.nbm-tuner table.nbm-tuner-table tbody tr').length")
+    """Trials in the live table (a column of cells per field)."""
+    return page.evaluate("() => { const c = document.querySelector("
+                         "'.nbm-tuner .nbm-results .nbm-col');"
+                         " return c ? c.querySelectorAll('.nbm-td').length : 0; }")
 
 
 def test_tuner_in_both_themes_and_widths(lab, page):
