@@ -163,7 +163,9 @@ def _train(steps=30):
             nn.functional.mse_loss(model(X), y).backward()
             opt.step()
             session = nbmonitor.session.active_session()
-            watch = [h for h in session._handles if hasattr(h, "state")][0].state.watch
+            # the torch handle (other frameworks' hooks, once imported, hold a state too)
+            watch = [h.state.watch for h in session._handles
+                     if hasattr(getattr(h, "state", None), "watch")][0]
             assert watch._before is None and watch._stats is None, "freed after each step"
     return run
 
