@@ -24,7 +24,7 @@ import numpy as np
 from . import codec
 from .postgres_schema import PREFIXES, SCHEMA, dsn, is_url, migrate, safe_url
 from .schema import FMT_CODEC, FMT_RAW, StoreError
-from .sqlite import HOST, LIVE_RUNS, owner_gone
+from .sqlite import HOST, orphaned
 
 __all__ = ["PREFIXES", "PostgresStore", "SCHEMA", "dsn", "is_url", "safe_url"]
 INSTALL_HINT = "a postgresql:// run store needs psycopg 3: pip install nbmonitor[postgres]"
@@ -101,12 +101,8 @@ class PostgresStore:
         now = time.time()
 
         def work(c: Any) -> list[str]:
-            gone = []
-            for rid, pid, host, hb in c.execute(
-                    "SELECT id, pid, host, heartbeat FROM runs WHERE status = 'running'"):
-                mine = host == HOST and pid == os.getpid()
-                if (mine and rid not in LIVE_RUNS) or owner_gone(pid, host, hb, now):
-                    gone.append(rid)
+            gone = orphaned(c.execute(
+                "SELECT id, pid, host, heartbeat FROM runs WHERE status = 'running'"), now)
             for rid in gone:
                 c.execute("UPDATE runs SET status = 'crashed', ended = heartbeat, "
                           "error = coalesce(error, 'process ended without closing the run')"

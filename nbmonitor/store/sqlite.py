@@ -61,6 +61,17 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: float | None,
     return age > STALE_S or not pid_alive(pid)
 
 
+def orphaned(rows: Any, now: float) -> list[str]:
+    """Ids among ``(id, pid, host, heartbeat)`` rows of ``running`` runs whose writer
+    is gone: another process that died, or this one no longer writing them."""
+    gone = []
+    for rid, pid, host, hb in rows:
+        mine = host == HOST and pid == os.getpid()
+        if (mine and rid not in LIVE_RUNS) or owner_gone(pid, host, hb, now):
+            gone.append(rid)
+    return gone
+
+
 def _decode(fmt: int, blob: bytes, n: int) -> np.ndarray:
     """One column of a chunk row, whichever format wrote it; a malformed one
     raises :class:`codec.CorruptChunk`."""
@@ -146,12 +157,8 @@ class SqliteStore:
         now = time.time()
 
         def work(c: sqlite3.Connection) -> list[str]:
-            gone = []
-            for rid, pid, host, hb in c.execute(
-                    "SELECT id, pid, host, heartbeat FROM runs WHERE status = 'running'"):
-                mine = host == HOST and pid == os.getpid()
-                if (mine and rid not in LIVE_RUNS) or owner_gone(pid, host, hb, now):
-                    gone.append(rid)
+            gone = orphaned(c.execute(
+                "SELECT id, pid, host, heartbeat FROM runs WHERE status = 'running'"), now)
             for rid in gone:
                 c.execute("UPDATE runs SET status = 'crashed', ended = heartbeat, "
                           "error = coalesce(error, 'process ended without closing the run')"
