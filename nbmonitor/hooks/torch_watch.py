@@ -2,8 +2,9 @@
 
 - every step: ``grad/norm``, the global L2 norm of the gradients an optimizer is
   about to apply (after ``GradScaler`` unscaled them; what ``clip_grad_norm_``
-  returns), computed on the device with ``torch._foreach_norm`` and queued like
-  the loss: no host synchronization on CUDA. With several optimizers each gets
+  returns). On an accelerator it is computed on the device with
+  ``torch._foreach_norm`` and queued like the loss: no host synchronization. On
+  CPU (float32/float64) it is one BLAS dot per gradient, read as host floats. With several optimizers each gets
   ``grad/norm/<optimizer name>``. A non-finite norm is explained in a
   ``context`` event naming the first parameter (module path) holding it, which
   the alert on that point quotes.
@@ -44,6 +45,22 @@ def norms(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, list[int] | None]:
     return torch.cat(parts), [i for idx in groups.values() for i in idx]
 
 
+_BLAS = (torch.float32, torch.float64)
+
+
+def host_squares(tensors: list[torch.Tensor]) -> list[float] | None:
+    """Each tensor's sum of squares as a host float, one BLAS dot per tensor (on CPU
+    about twice as fast as ``_foreach_norm``, and the value is wanted on the host
+    anyway); None unless all are contiguous float32/float64 CPU tensors."""
+    dot, out = torch.dot, []
+    for t in tensors:
+        if not t.is_cpu or t.dtype not in _BLAS or not t.is_contiguous():
+            return None
+        flat = t if t.dim() == 1 else t.view(-1)
+        out.append(float(dot(flat, flat)))
+    return out
+
+
 def host_list(values: list[int], device: torch.device) -> torch.Tensor:
     """A long tensor on ``device`` from a host list, with no synchronization."""
     t = torch.tensor(values, dtype=torch.long)
@@ -69,6 +86,13 @@ class _Layers:
         self.series = ([f"grad/norm/{n}" for n in self.names]
                        + [f"weight/norm/{n}" for n in self.names]
                        + [f"update_ratio/{n}" for n in self.names])
+
+    def host_norms(self, squares: list[float]) -> list[float]:
+        """Per-parameter sums of squares (host) -> per-layer norms."""
+        sums = [0.0] * len(self.names)
+        for i, v in zip(self.index, squares):
+            sums[i] += v
+        return [math.sqrt(v) for v in sums]
 
     def per_layer(self, vec: torch.Tensor, order: list[int] | None) -> torch.Tensor:
         """Per-parameter norms (in ``order``) -> per-layer norms (root of the sum of
@@ -100,7 +124,7 @@ class Watch:
         self._layers: dict[int, _Layers] = {}
         self._orders: dict[tuple[str, float], tuple[list[torch.Tensor], Any]] = {}
         self._before: list[torch.Tensor] | None = None
-        self._stats: torch.Tensor | None = None
+        self._stats: torch.Tensor | tuple[list[float], list[float]] | None = None
         queue.taps[NONFINITE] = self._nonfinite_at
 
     # -- names ---------------------------------------------------------------
@@ -117,8 +141,15 @@ class Watch:
         params = params_of(optimizer)
         grads = [p.grad for p in params if p.grad is not None]
         series = f"grad/norm/{name}" if name else "grad/norm"
+        squares = host_squares(grads) if grads else None
         if not grads:
             self.record(series, step, 0.0)
+        elif squares is not None:  # CPU: host floats, the cheapest pass
+            total = math.sqrt(sum(squares))
+            if not math.isfinite(total):
+                bad = next((i for i, v in enumerate(squares) if not math.isfinite(v)), 0)
+                self._explain(series, step, grads[bad], optimizer)
+            self.record(series, step, total)
         else:
             per, order = norms(grads)
             if order is not None:
@@ -166,8 +197,12 @@ class Watch:
         weights = [p.detach() for p in params]
         grads = [p.grad if p.grad is not None else p.new_zeros(()) for p in params]
         self._before = torch._foreach_mul(weights, 1.0)  # copies, freed after the step
-        self._stats = torch.stack([layers.per_layer(*norms(grads)),
-                                   layers.per_layer(*norms(weights))])
+        g, w = host_squares(grads), host_squares(weights)
+        if g is not None and w is not None:
+            self._stats = (layers.host_norms(g), layers.host_norms(w))
+        else:
+            self._stats = torch.stack([layers.per_layer(*norms(grads)),
+                                       layers.per_layer(*norms(weights))])
 
     def post_step(self, optimizer: torch.optim.Optimizer, step: int) -> None:
         before, stats = self._before, self._stats
@@ -175,10 +210,18 @@ class Watch:
             return
         self._before = self._stats = None
         layers = self._layers[id(optimizer)]
-        delta = torch._foreach_sub([p.detach() for p in layers.params], before)
+        torch._foreach_sub_(before, [p.detach() for p in layers.params])  # -delta, in place
+        if isinstance(stats, tuple):  # CPU: host floats
+            moved = layers.host_norms(host_squares(before) or [])
+            del before
+            g, w = stats
+            ratio = [m / x if x > 0 else 0.0 for m, x in zip(moved, w)]
+            append = self.run.buffer.append
+            for name, v in zip(layers.series, g + w + ratio):
+                append(name, step, v)
+            return
+        moved = layers.per_layer(*norms(before))
         del before
-        moved = layers.per_layer(*norms(delta))
-        del delta
         w = stats[1]
         ratio = torch.where(w > 0, moved / w.clamp_min(1e-30), torch.zeros_like(w))
         values = torch.cat([stats[0], w, ratio])
