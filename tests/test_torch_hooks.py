@@ -159,3 +159,43 @@ def test_explicit_log_and_config():
     with pytest.raises(TypeError):
         with nbmonitor.monitor("bad"):
             nbmonitor.log(x="not a number")
+
+
+def test_subclass_step_calling_super_counts_one_step():
+    """torch wraps both the subclass's and the parent's ``step`` once any parent
+    instance exists; the nested call is one step. A step whose inner call raised
+    is not counted (torch runs no post hook for it) and the next ones still are."""
+    model, loader = make()
+    torch.optim.SGD(model.parameters(), lr=0.05)  # wraps SGD.step itself
+
+    def planted():
+        raise RuntimeError("planted")
+
+    class ClippedSGD(torch.optim.SGD):
+        calls = 0
+
+        def step(self, closure=None):
+            ClippedSGD.calls += 1
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            return super().step(planted if ClippedSGD.calls == 3 else closure)
+
+    opt = ClippedSGD(model.parameters(), lr=0.05)
+    seen = []
+    with nbmonitor.monitor("t", source="", namespace={}, meters=False, store=False) as run:
+        for X, y in loader:
+            loss = nn.functional.mse_loss(model(X), y)
+            opt.zero_grad()
+            loss.backward()
+            try:
+                opt.step()
+            except RuntimeError:
+                continue
+            seen.append(loss.item())
+    steps, values, _ = run.buffer.series("train/loss").arrays()
+    assert run.step == len(seen) == 7
+    assert steps.tolist() == list(range(1, 8))
+    assert values[:2].tolist() == pytest.approx(seen[:2], rel=1e-6)
+    assert values[3:].tolist() == pytest.approx(seen[3:], rel=1e-6)
+    # The failed step's pre hook had read its gradients: a second point at step 3.
+    assert run.buffer.series("grad/norm").arrays()[0].tolist() == [1, 2, 3, 3, 4, 5, 6, 7]
+    assert len(run.buffer.series("lr").arrays()[0]) == 7

@@ -37,6 +37,7 @@ from . import undo_all
 from .torch_losses import LossBook, divisor_of
 from .torch_names import named, owner_name, params_of, user_scopes
 from .torch_queue import DeviceQueue
+from .torch_nested import NestedSteps
 
 __all__ = ["DeviceQueue", "TorchHandle", "install"]
 
@@ -275,9 +276,13 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
             _split_series(st)
         return info
 
+    nested = NestedSteps()
+
     def pre_hook(optimizer, args, kwargs):
         if run.thread_ident is not None and _ident() != run.thread_ident:
             return
+        if nested.enter(optimizer, book.stepping):
+            return  # a subclass's step calling super().step(): one step, counted once
         while run.paused and not run.stop_requested:
             run.wait_resume()
         book.stepping = id(optimizer)
@@ -304,6 +309,8 @@ def install(run, *, sync_every: int = 32, epochs_hint: int | None = None,
 
     def post_hook(optimizer, args, kwargs):
         if run.thread_ident is not None and _ident() != run.thread_ident:
+            return
+        if nested.leave(optimizer):
             return
         book.stepping = None
         st.steps_seen += 1
