@@ -114,3 +114,27 @@ def test_what_a_trial_records_as_its_store(tmp_path):
     assert store_ref("postgresql://u@h/db") == "postgresql://u@h/db"
     assert store_ref(str(tmp_path)) == str(tmp_path / "runs.db")
     assert store_ref(False) is None and store_ref("off") is None
+
+
+def test_text_and_json_postgres_cannot_hold_do_not_poison_writes(pg_database):
+    """NUL characters (PostgreSQL text refuses them), lone surrogates and JSON too
+    deep or circular are stored escaped, as the SQLite store does; every point lands."""
+    circular: dict = {}
+    circular["self"] = circular
+    with nbmonitor.monitor(name="odd\x00name", store=pg_database, meters=False,
+                           frontend="text", hparams={"note": "a\x00b"}) as run:
+        nbmonitor.config(loop=circular, lr=0.1)
+        run.event("note", "nul \x00 and a lone \ud800 surrogate", where="x\x00")
+        for i in range(100):
+            nbmonitor.log(loss=1.0 / (i + 1))
+    back = nbmonitor.load(run.id, store=pg_database)
+    assert back.status == "finished" and len(back.series("loss")) == 100
+    assert back.name == "odd\\x00name"
+    assert list(back.hparams) == ["unencodable"]
+    events = back.events()
+    note = events[events["kind"] == "note"]["message"].tolist()
+    assert note == ["nul \\x00 and a lone \\ud800 surrogate"]
+    back.rename("re\x00named")
+    back.tag("t\x00")
+    again = nbmonitor.load(run.id, store=pg_database)
+    assert again.name == "re\\x00named" and again.tags == ["t\\x00"]

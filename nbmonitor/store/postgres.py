@@ -25,6 +25,7 @@ from . import codec
 from .postgres_schema import PREFIXES, SCHEMA, dsn, is_url, migrate, safe_url
 from .schema import FMT_CODEC, FMT_RAW, StoreError
 from .sqlite import HOST, orphaned
+from .values import as_json, as_pg_text
 
 __all__ = ["PREFIXES", "PostgresStore", "SCHEMA", "dsn", "is_url", "safe_url"]
 INSTALL_HINT = "a postgresql:// run store needs psycopg 3: pip install nbmonitor[postgres]"
@@ -113,15 +114,16 @@ class PostgresStore:
     # -- writing (the writer thread) ---------------------------------------
     def insert_run(self, row: dict[str, Any]) -> None:
         """Insert a run row (``running``, heartbeat now, this pid and host)."""
-        row = {**row, "pid": os.getpid(), "host": HOST, "heartbeat": time.time()}
+        row = {k: as_pg_text(v) for k, v in row.items()}
+        row.update(pid=os.getpid(), host=HOST, heartbeat=time.time())
         for k in ("hparams", "environment"):
-            row[k] = json.dumps(row.get(k) or {}, default=str)
+            row[k] = as_json(row.get(k) or {})
         cols = ", ".join(row)
         marks = ", ".join(f"%({k})s" for k in row)
         self._tx(lambda c: c.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row))
 
     def _series_id(self, c: Any, run_id: str, name: str, new: dict) -> int:
-        key = (run_id, name)
+        key = (run_id, as_pg_text(name))
         sid = self._series_ids.get(key) or new.get(key)
         if sid is None:
             c.execute("INSERT INTO series (run_id, name) VALUES (%s, %s) "
@@ -156,17 +158,18 @@ class PostgresStore:
                             "max = GREATEST(max, %(hi)s) WHERE id = %(sid)s",
                             {"n": start + pts.shape[1], "ls": float(pts[0, -1]),
                              "lv": float(pts[1, -1]), "lo": lo, "hi": hi, "sid": sid})
-            rows = [(run_id, seq, e.kind, e.message, e.step, e.time,
-                     json.dumps(e.data, default=str)) for seq, e in events]
+            rows = [(run_id, seq, as_pg_text(e.kind), as_pg_text(e.message), e.step, e.time,
+                     as_json(e.data)) for seq, e in events]
             if rows:
                 cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s, %s) "
                                 "ON CONFLICT (run_id, seq) DO UPDATE SET kind = EXCLUDED.kind,"
                                 " message = EXCLUDED.message, step = EXCLUDED.step, "
                                 "time = EXCLUDED.time, data = EXCLUDED.data", rows)
-            f = dict(fields, heartbeat=time.time())
+            f = {k: as_pg_text(v) for k, v in fields.items()}
+            f["heartbeat"] = time.time()
             for k in ("hparams", "environment"):
                 if k in f:
-                    f[k] = json.dumps(f[k], default=str)
+                    f[k] = as_json(f[k])
             sets = ", ".join(f"{k} = %({k})s" for k in f)
             cur.execute(f"UPDATE runs SET {sets} WHERE id = %(_id)s", {**f, "_id": run_id})
         self._tx(work)
@@ -175,8 +178,9 @@ class PostgresStore:
     # -- editing -----------------------------------------------------------
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Set columns of a run row (``name``, ``tags``...)."""
+        fields = {k: as_pg_text(v) for k, v in fields.items()}
         if "tags" in fields:
-            fields["tags"] = json.dumps(list(fields["tags"]))
+            fields["tags"] = as_json([as_pg_text(t) for t in fields["tags"]])
         sets = ", ".join(f"{k} = %({k})s" for k in fields)
         self._tx(lambda c: c.execute(f"UPDATE runs SET {sets} WHERE id = %(_id)s",
                                      {**fields, "_id": run_id}))

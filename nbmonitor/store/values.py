@@ -1,7 +1,7 @@
-"""What SQLite can hold: text, JSON and integers made storable without failing.
+"""What SQLite and PostgreSQL can hold: text, JSON and integers made storable without failing.
 
 A write must never fail on a value: text with lone surrogates is stored with
-``backslashreplace`` escapes, JSON that cannot be encoded (too deep, circular) as
+``backslashreplace`` escapes (NUL as ``\\x00`` for PostgreSQL), JSON that cannot be encoded (too deep, circular) as
 ``{"unencodable": ...}``, and integers clipped to int64.
 """
 from __future__ import annotations
@@ -20,6 +20,15 @@ def as_text(value: Any) -> Any:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def as_pg_text(value: Any) -> Any:
+    """:func:`as_text`, and NUL characters, which PostgreSQL text cannot hold,
+    written as ``\\x00``."""
+    value = as_text(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\\x00")
     return value
 
 
