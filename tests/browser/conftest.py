@@ -107,15 +107,28 @@ def browser():
             b.close()
 
 
+# Console lines that are not the page's fault: the server has no favicon.
+NOT_ERRORS = ("favicon",)
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh Chromium page; the test fails if the page logs a console error or
+    throws an uncaught exception at any time (widgets, bqplot and lab alike)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     try:
         yield pg
     finally:
         context.close()
+    # A test that refuses requests on purpose lists the messages that follow from it.
+    allowed = NOT_ERRORS + tuple(getattr(pg, "expected_console_errors", ()))
+    bad = [e for e in errors if not any(s in e for s in allowed)]
+    assert not bad, f"console errors during the test: {bad}"
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,7 @@ def _open_offline(page, html_path: Path) -> list[str]:
             r.abort()
 
     page.route("**/*", route)
+    page.expected_console_errors = ("Failed to load resource: net::ERR_FAILED",)
     page.goto(html_path.as_uri(), wait_until="load")
     return blocked
 
