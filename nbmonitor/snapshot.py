@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from .grouping import group_of, is_meter, is_model_series
+from .layout import COLUMNS  # charts a row: the live grid's (see nbmonitor.layout)
 from .meters.report import Curve, meter_notes, percent_series
 from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
@@ -26,7 +27,6 @@ MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
 ALERT_COLOR = "#cf222e"
 DPI = 80  # the figure's size unit; the PNG is drawn at SCALE times that
 SCALE = 2  # device pixels per displayed pixel: sharp text on high-density screens
-COLUMNS = 2  # charts per row, as the live grid shows them at a notebook's usual width
 
 
 def _plain(text: str) -> str:
