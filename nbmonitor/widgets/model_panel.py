@@ -10,7 +10,7 @@ import numpy as np
 
 from ..layout import grid_layout
 from ..model_health import GUIDE, grad_norm_series, heat
-from .chart import MetricChart
+from .chart import TITLE, MetricChart
 from .closing import close_tree
 
 # log10 of the ratio: blue (too small) -> green (about 1e-3) -> red (too big)
@@ -43,7 +43,9 @@ class ModelPanel:
                 bq.Axis(scale=self.rows, orientation="vertical", side="left")]
         # No colour bar (bqplot squeezes a vertical one into the margin): the title
         # says what the colours mean and hovering a cell gives its value.
-        self.strip = bq.Figure(title="update ratio ||Δw||/||w|| (blue < 1e-3 green < magenta)",
+        # Short enough for a half-width grid cell; the metric charts' title style.
+        self.strip = bq.Figure(title="update ratio: blue < 1e-3 green < magenta",
+                               title_style=dict(TITLE),
                                marks=[self.cells], axes=axes, animation_duration=0,
                                fig_margin={"top": 30, "bottom": 35, "left": 140,
                                            "right": 20},
