@@ -11,7 +11,9 @@ from __future__ import annotations
 
 COLUMNS = 2  # charts a row, live and frozen
 MIN_CHART_PX = 300  # a live chart narrower than this is not readable
+CHART_HEIGHT_PX = 240  # a live chart's height; a snapshot row is as tall (with the gap)
 GAP_PX = 8  # between live charts
+MODEL_EXTRA_PX = 40  # the live model panel's title and note lines, above and below its row
 
 
 def grid_layout() -> dict[str, str]:

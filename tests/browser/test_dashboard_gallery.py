@@ -183,7 +183,8 @@ def test_dashboard_in_both_themes_and_widths(lab, page):
     live = max(h for h in heights[:-3]) if len(heights) > 3 else heights[0]
     frozen = output_height(page)
     print(f"output height live {live:.0f} px, frozen {frozen:.0f} px")
-    assert frozen >= 0.9 * live, (live, frozen)
+    # the output does not shrink, nor grow much (snapshot rows are as tall as live ones)
+    assert live <= frozen <= 1.2 * live, (live, frozen)
     for width in (USUAL, 1600):  # the same columns frozen as live
         G.set_width(page, width)
         frozen_columns = image_columns(img.screenshot())
