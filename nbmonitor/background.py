@@ -10,8 +10,8 @@ returns at once, so the kernel takes other cells and every control is live.
   final snapshot is sent from an empty context (see ``Session._freeze``).
 - One background run at a time per kernel; :func:`wait` joins it.
 - An exception in the body fails the run (status ``failed``, ``run.error``), shows
-  in the dashboard and the frozen output, and its traceback is printed; it is not
-  re-raised anywhere (there is no caller left to catch it).
+  in the dashboard and the frozen output, and its traceback (the user's frames) is
+  printed; it is not re-raised anywhere (there is no caller left to catch it).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
+from .cell_traceback import without_ours
 from .run import Run
 from .session import Session, last_run
 
@@ -69,7 +70,8 @@ def _work(session: Session, body: Callable[[], Any]) -> None:
         except BaseException:
             suppressed = False
         if not suppressed:
-            traceback.print_exception(*exc, file=sys.stderr)
+            # the user's frames: the worker's and the magic's own are left out
+            traceback.print_exception(exc[0], exc[1], without_ours(exc[2]), file=sys.stderr)
     else:
         session.__exit__(None, None, None)
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split
 
+from .cell_traceback import compile_cell, show_from_cell
 from .names import short
 from .session import Session
 from .store import StoreError, open_for_run
@@ -39,19 +39,6 @@ def parse_hparams(text: str | None) -> dict:
         except (json.JSONDecodeError, RecursionError):
             out[key.strip()] = raw.strip()
     return out
-
-
-def _cell_number(shell) -> int:
-    """The execution count of the cell running now (IPython has already counted on
-    to the next one): the number of the calling cell's code, found on the stack."""
-    names = getattr(shell.compile, "_filename_map", {})
-    frame = sys._getframe(1)
-    while frame is not None:
-        number = names.get(frame.f_code.co_filename)
-        if number is not None:
-            return number
-        frame = frame.f_back
-    return max(0, shell.execution_count - 1)
 
 
 def _usage(magic) -> str:
@@ -122,12 +109,9 @@ class MonitorMagics(Magics):
             session.store = open_for_run(options["store"]) or False
         except StoreError as e:
             raise UsageError(str(e)) from None
-        # Compiled as IPython compiles a cell: under the cell's own number, with a
-        # blank first line for the %%monitor line, so a traceback shows the
-        # user's frames as "Cell In[N], line L" with the notebook's line numbers.
-        source = "\n" + cell
-        name = self.shell.compile.cache(source, _cell_number(self.shell))
-        code = self.shell.compile(source, name, "exec")
+        # A traceback shows the user's frames as "Cell In[N], line L", from the
+        # cell's own frame on (see nbmonitor.cell_traceback).
+        code, name = compile_cell(self.shell, f"%%monitor {line}", cell)
         __tracebackhide__ = True  # noqa: F841  (IPython hides this frame)
         if session.background:
             from . import background
@@ -136,8 +120,12 @@ class MonitorMagics(Magics):
             except RuntimeError as e:  # another run is active
                 raise UsageError(str(e)) from None
             return
-        with session:
-            exec(code, self.shell.user_ns)
+        try:
+            with session:
+                exec(code, self.shell.user_ns)
+        except (Exception, KeyboardInterrupt) as e:  # shown from the cell's frame on
+            show_from_cell(e, name, self.shell)
+            raise
 
     @magic_arguments()
     @argument("--name", "-n", default=None, help="run name (default: the model's class)")
@@ -157,9 +145,14 @@ class MonitorMagics(Magics):
         except (UsageError, ValueError, ImportError) as e:
             raise UsageError(str(e)) from None
         from .serving.cell import CellWatch
-        code = self.shell.compile(cell, self.shell.compile.cache(cell), "exec")
-        with CellWatch(source=cell, namespace=self.shell.user_ns, **vars(args)):
-            exec(code, self.shell.user_ns)
+        code, name = compile_cell(self.shell, f"%%monitor_inference {line}", cell)
+        __tracebackhide__ = True  # noqa: F841  (IPython hides this frame)
+        try:
+            with CellWatch(source=cell, namespace=self.shell.user_ns, **vars(args)):
+                exec(code, self.shell.user_ns)
+        except (Exception, KeyboardInterrupt) as e:  # shown from the cell's frame on
+            show_from_cell(e, name, self.shell)
+            raise
 
 
 def load_ipython_extension(ipython) -> None:

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from .grouping import group_of, is_meter, is_model_series
+# charts a row and their height: the live grid's (see nbmonitor.layout)
+from .layout import CHART_HEIGHT_PX, COLUMNS, GAP_PX, MODEL_EXTRA_PX
 from .meters.report import Curve, meter_notes, percent_series
 from .run import Run, fmt_duration
 from .smoothing import ema, smoothable
@@ -26,7 +28,6 @@ MAX_CHARTS = 12  # chart groups drawn; the text summary lists every metric
 ALERT_COLOR = "#cf222e"
 DPI = 80  # the figure's size unit; the PNG is drawn at SCALE times that
 SCALE = 2  # device pixels per displayed pixel: sharp text on high-density screens
-COLUMNS = 2  # charts per row, as the live grid shows them at a notebook's usual width
 
 
 def _plain(text: str) -> str:
@@ -103,13 +104,16 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     metric_rows = math.ceil(len(grouped) / cols)
     rows = max(1, metric_rows + math.ceil(len(model) / cols))
     meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
-    # the live model panel is taller than a chart (title, heat strip, note): so is its row
-    width, height = 4.6 * cols, 2.6 * rows + 0.8 + meter_h + 0.9 * (rows - metric_rows)
+    # Rows as tall as the live grid's, the model panel's row with its title and note
+    # lines: the output keeps its height when the image replaces the dashboard.
+    row_h = (CHART_HEIGHT_PX + GAP_PX) / DPI
+    extra = MODEL_EXTRA_PX / DPI * (rows - metric_rows)
+    width, height = 4.6 * cols, row_h * rows + 0.8 + meter_h + extra
     fig = Figure(figsize=(width, height), dpi=DPI)
     # Fixed margins in inches: a constrained layout costs more than the drawing.
     fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.95 / height,
                         bottom=(0.5 + meter_h + (0.25 if hidden > 0 else 0)) / height,
-                        wspace=0.25, hspace=0.55)
+                        wspace=0.25, hspace=0.4)
     title = f"{run.name} - {run.status} - step {run.step:,}"
     if run.error:
         title += f" - {run.error[:90]}"

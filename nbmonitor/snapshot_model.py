@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 
 from .model_health import GUIDE, grad_norm_series, heat
-from .style import PALETTE
+from .style import series_colors
+from .ticks import wants_log
 
 _CMAP = LinearSegmentedColormap.from_list("nbm-ratio", ["#2166ac", "#4dac26", "#d01c8b"])
 
@@ -51,19 +52,20 @@ def _draw_heat(ax, h) -> None:
 
 
 def _draw_norms(ax, run, names: list[str], max_points: int) -> None:
+    """The gradient-norm chart as the live panel draws it: the same colours (one
+    palette, :func:`nbmonitor.style.series_colors`), y scale and round ticks."""
+    from .snapshot import _scale
     ax.set_title("grad/norm", fontsize=9)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    positive = True
-    for j, name in enumerate(names):
+    colors = series_colors(names)
+    values = []
+    for name in names:
         view = run.buffer.series(name).view(max_points)
-        ax.plot(view.steps, view.values, color=PALETTE[j % len(PALETTE)], lw=1.2,
+        values.append(view.values)
+        ax.plot(view.steps, view.values, color=colors[name], lw=1.2,
                 marker="." if len(view) < 3 else None, label=name)
-        finite = view.values[np.isfinite(view.values)]
-        positive = positive and len(finite) and finite.min() > 0
-    if positive:
-        from matplotlib.ticker import NullFormatter
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())  # no crowded "x 10^-1" labels
+    data = np.concatenate(values) if values else np.zeros(0)
+    _scale(ax, data, wants_log(data))  # the live chart's automatic choice
     ax.legend(fontsize=7, loc="best")
     ax.set_xlabel("step", fontsize=7)

@@ -65,3 +65,49 @@ def test_single_point_then_more_gets_a_domain_with_width_and_round_ticks():
     assert min(abs(mant - m) for m in (1, 2, 5)) < 1e-6  # 1-2-5 steps
     assert chart.ax_x.tick_values is not None and len(chart.ax_x.tick_values) >= 2
     dash.close()
+
+
+def test_the_gradient_norm_chart_has_one_palette_live_and_frozen():
+    from nbmonitor.style import PALETTE, series_colors
+    run = Run("norms")
+    for i in range(1, 200):
+        run.log("loss", 1.0 / i, step=i)
+        run.log("grad/norm", 0.5 + 0.2 * np.sin(i / 7), step=i)
+    run.step = 199
+    run.finish("finished")
+    dash = Dashboard(run)
+    dash.refresh(1.0)
+    live = dash.model.norms
+    fig = draw(run, smoothing=0.0)
+    ax = next(a for a in fig.axes if a.get_title() == "grad/norm")
+    drawn = {ln.get_label(): mcolors.to_hex(ln.get_color()) for ln in ax.lines}
+    shown = {name: line.colors[0] for name, line in live.smooth.items()}
+    assert drawn == shown == series_colors(["grad/norm"]) and shown["grad/norm"] in PALETTE
+    assert ax.get_yscale() == ("log" if live.log else "linear")
+    assert list(ax.get_yticks()) == pytest.approx(list(live.ax_y.tick_values))
+    assert ax.get_ylim() == pytest.approx((live._y().min, live._y().max))
+    dash.close()
+
+
+def test_live_grid_and_image_have_the_same_columns():
+    from nbmonitor.layout import COLUMNS, grid_layout
+    run = Run("columns")
+    for i in range(1, 100):
+        for name in ("loss", "accuracy", "margin"):  # three charts: two rows of two
+            run.log(name, 1.0 / i + len(name), step=i)
+        run.log("grad/norm", 1.0 + i % 3, step=i)
+    run.finish("finished")
+    dash = Dashboard(run)
+    dash.refresh(1.0)
+    assert len(dash.grid.children) == 3
+    for grid in (dash.grid, dash.model.row):  # metric charts and the model panel
+        assert {k: getattr(grid.layout, k) for k in grid_layout()} == grid_layout()
+    assert f"/ {COLUMNS})" in grid_layout()["grid_template_columns"]
+    fig = draw(run)
+    boxes = {a.get_title(): a.get_position() for a in fig.axes}
+    lefts = sorted({round(boxes[t].x0, 3) for t in ("loss", "accuracy", "margin")})
+    assert len(lefts) == COLUMNS
+    # the model panel starts a row of its own, in the first column
+    assert round(boxes["grad/norm"].x0, 3) == lefts[0]
+    assert boxes["grad/norm"].y1 < min(boxes[t].y0 for t in ("loss", "accuracy", "margin"))
+    dash.close()

@@ -10,13 +10,16 @@ import bqplot as bq
 import numpy as np
 
 from ..buffer import View
+from ..layout import CHART_HEIGHT_PX
 from ..smoothing import ema, smoothable
 from ..style import PALETTE, metric_color  # noqa: F401  (PALETTE: compare imports it here)
 from ..ticks import linear_ticks, log_ticks, padded, tick_format, wants_log
 from .closing import close_tree
 
-CHART_LAYOUT = {"flex": "1 1 340px", "min_width": "300px", "max_width": "720px",
-                "height": "240px", "width": "auto"}
+# A cell of the chart grid (nbmonitor.layout) decides the width; "flex" fills a
+# flex box (the model panel's slots).
+CHART_LAYOUT = {"flex": "1 1 auto", "min_width": "0px", "height": f"{CHART_HEIGHT_PX}px",
+                "width": "auto"}
 TEXT = "var(--jp-ui-font-color1, #1f2328)"  # inline SVG styles resolve CSS variables
 LEGEND_TEXT = {"font-size": "10px", "fill": TEXT}
 TITLE = {"font-size": "13px", "fill": TEXT}

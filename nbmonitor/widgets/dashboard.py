@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ..grouping import group_of, is_meter, is_model_series
+from ..layout import grid_layout
 from ..run import Run
 from ..ticks import is_constant
 from .banner import AlertBanner
@@ -18,11 +19,11 @@ from .closing import close_tree
 from .controls import ControlsPanel
 from .header import render_header
 from .meters import MetersPanel
+from .model_panel import ModelPanel
 from .routing import route_to_sender
 
 Y_SCALES = [("auto y", "auto"), ("linear y", "linear"), ("log y", "log")]
 _LOG = {"auto": None, "linear": False, "log": True}
-from .model_panel import ModelPanel
 
 
 class Dashboard:
@@ -62,8 +63,8 @@ class Dashboard:
         self.meters = MetersPanel(run)
         self.banner = AlertBanner(run)
         self._marks: list = []  # alert events whose chart has no marker yet
-        self.grid = W.Box(layout={"display": "flex", "flex_flow": "row wrap",
-                                  "width": "100%"})
+        # As many columns as the snapshot draws (see nbmonitor.layout)
+        self.grid = W.Box(layout=grid_layout())
         self.model = ModelPanel(run, max_points)
         self.widget = W.VBox([self.header, self.banner.widget, self.controls,
                               self.meters.widget, self.grid, self.model.widget])

@@ -8,8 +8,9 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..layout import grid_layout
 from ..model_health import GUIDE, grad_norm_series, heat
-from .chart import MetricChart
+from .chart import TITLE, MetricChart
 from .closing import close_tree
 
 # log10 of the ratio: blue (too small) -> green (about 1e-3) -> red (too big)
@@ -42,18 +43,23 @@ class ModelPanel:
                 bq.Axis(scale=self.rows, orientation="vertical", side="left")]
         # No colour bar (bqplot squeezes a vertical one into the margin): the title
         # says what the colours mean and hovering a cell gives its value.
-        self.strip = bq.Figure(title="update ratio ||Δw||/||w|| (blue < 1e-3 green < magenta)",
+        # Short enough for a half-width grid cell; the metric charts' title style.
+        self.strip = bq.Figure(title="update ratio: blue < 1e-3 green < magenta",
+                               title_style=dict(TITLE),
                                marks=[self.cells], axes=axes, animation_duration=0,
                                fig_margin={"top": 30, "bottom": 35, "left": 140,
                                            "right": 20},
-                               layout={"width": "620px", "height": "240px"})
+                               layout={"flex": "1 1 auto", "width": "auto",
+                                       "min_width": "0px", "height": "240px"})
         self.strip.add_class("nbm-model-heat")
         self.note = W.HTML("")
         # Two fixed slots: a figure is put in once and never moved (a bqplot view
-        # that is re-parented can lose its marks).
-        flex = {"display": "flex", "flex_flow": "row wrap"}
-        self.heat_slot, self.norm_slot = W.Box([], layout=flex), W.Box([], layout=flex)
-        self.row = W.Box([self.heat_slot, self.norm_slot], layout=flex)
+        # that is re-parented can lose its marks). They are cells of a grid like the
+        # metric charts' (nbmonitor.layout), on a row of their own, as in the
+        # snapshot; the heat slot takes no cell until it has the heat strip.
+        self.heat_slot = W.Box([], layout={"display": "none"})
+        self.norm_slot = W.Box([], layout={"display": "flex"})
+        self.row = W.Box([self.heat_slot, self.norm_slot], layout=grid_layout())
         # Empty until the run has gradient statistics: figures are put in only then,
         # because bqplot sizes a figure when it is first drawn (a hidden one gets 0 px).
         self.widget = W.VBox([])
@@ -80,6 +86,7 @@ class ModelPanel:
                                if norms else "")
             return
         if not self.heat_slot.children:
+            self.heat_slot.layout.display = "flex"
             self.heat_slot.children = [self.strip]
         height = f"{max(240, 80 + 18 * len(h.rows))}px"
         if self.strip.layout.height != height:

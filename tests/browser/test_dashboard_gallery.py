@@ -2,11 +2,18 @@
 every control acts while the cell trains (smoothing, y scale), a series whose first
 draw had one point gets ticks and a line, nothing is clipped, chart text reads in
 the dark theme, the output keeps its height when the snapshot replaces the live
-view, and the console stays free of errors. Screenshots go to build/gallery/."""
+view, live and frozen show the same chart columns at the usual width and at 1600 px,
+and the console stays free of errors. Screenshots go to build/gallery/."""
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
+from PIL import Image
 from nbformat.v4 import new_code_cell, new_notebook
+
+from nbmonitor.layout import COLUMNS
 
 from . import gallery as G
 from . import labpage as L
@@ -26,7 +33,8 @@ while time.time() - t0 < 30:
     loss.backward()
     optimizer.step()
     if int(time.time() * 10) % 15 == 0:
-        nbmonitor.log(score=(out.argmax(1) == Y[i]).float().mean().item())
+        nbmonitor.log(score=(out.argmax(1) == Y[i]).float().mean().item(),
+                      margin=(out.max(1).values - out.min(1).values).mean().item())
     time.sleep(0.03)
 """
 
@@ -47,6 +55,33 @@ CHARTS = """() => Object.fromEntries([...document.querySelectorAll('.nbm-dashboa
   return [title, {lines: lines.length, points: lines.map(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length),
                   gaps, ticks: xs}];
 }))"""
+
+
+# Columns of the live metric grid: the distinct left edges of its charts.
+LIVE_COLUMNS = """() => new Set([...document.querySelectorAll('.nbm-dashboard .nbm-chart')]
+  .filter(c => !c.closest('.nbm-model'))
+  .map(c => Math.round(c.getBoundingClientRect().left))).size"""
+USUAL = 1280  # the browser width of a notebook as usually seen (the tests' default)
+
+
+def image_columns(png: bytes) -> int:
+    """Columns of charts in the snapshot as shown: each chart's frame has a dark
+    left and right edge (long vertical runs of grey-black pixels; curves are
+    coloured, grid lines light), and every edge lines up with its column's."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    grey = rgb.max(axis=2) - rgb.min(axis=2) < 40
+    ink = np.where(grey, 255 - rgb.max(axis=2), 0)
+    dark = ink[:, :-1] + ink[:, 1:] > 110  # a scaled 1 px edge may span two columns
+    runs = np.zeros(dark.shape[1], int)
+    for x in range(dark.shape[1]):
+        best = cur = 0
+        for v in dark[:, x]:
+            cur = cur + 1 if v else 0
+            best = max(best, cur)
+        runs[x] = best
+    edges = np.flatnonzero(runs >= 0.5 * runs.max())
+    groups = 1 + int(np.sum(np.diff(edges) > 3)) if len(edges) else 0
+    return groups // 2
 
 
 def notebook():
@@ -109,6 +144,17 @@ def test_dashboard_in_both_themes_and_widths(lab, page):
     L.wait_until(lambda: max(charts(page)["score"]["points"] or [0]) >= 2
                  and charts(page)["score"]["ticks"] >= 4, 30, "score ticks and a line")
 
+    # As many live chart columns as the snapshot draws, at the usual width and at 1600
+    # px (three charts: two rows); one column where two would not be readable.
+    L.wait_until(lambda: "margin" in charts(page), 40, "the margin chart")
+    live_columns = {}
+    for width in (700, USUAL, 1600):
+        G.set_width(page, width)
+        live_columns[width] = page.evaluate(LIVE_COLUMNS)
+    print(f"live chart columns by width: {live_columns}")
+    assert live_columns[USUAL] == live_columns[1600] == COLUMNS, live_columns
+    assert live_columns[700] == 1, live_columns
+
     for width in G.WIDTHS:
         G.set_width(page, width)
         for theme in ("dark", "light"):
@@ -137,7 +183,13 @@ def test_dashboard_in_both_themes_and_widths(lab, page):
     live = max(h for h in heights[:-3]) if len(heights) > 3 else heights[0]
     frozen = output_height(page)
     print(f"output height live {live:.0f} px, frozen {frozen:.0f} px")
-    assert frozen >= 0.9 * live, (live, frozen)
+    # the output does not shrink, nor grow much (snapshot rows are as tall as live ones)
+    assert live <= frozen <= 1.2 * live, (live, frozen)
+    for width in (USUAL, 1600):  # the same columns frozen as live
+        G.set_width(page, width)
+        frozen_columns = image_columns(img.screenshot())
+        print(f"snapshot chart columns at {width} px: {frozen_columns}")
+        assert frozen_columns == live_columns[width], (width, frozen_columns, live_columns)
     for width in G.WIDTHS:
         G.set_width(page, width)
         for theme in ("light", "dark"):

@@ -1,11 +1,14 @@
 """The model panel seen in JupyterLab: with ``--watch`` the update-ratio heat strip
 and the gradient-norm chart fill while the cell runs, in the light and the dark
-theme; then the frozen snapshot draws them."""
+theme, side by side in the chart grid's two columns as in the snapshot, the norm in
+the snapshot's colour; then the frozen snapshot draws them."""
 from __future__ import annotations
 
 import re
 
 import pytest
+
+from nbmonitor.style import series_colors
 
 from . import labpage as L
 from .notebooks import training_notebook, write
@@ -25,7 +28,12 @@ PANEL = """(i) => {
       && (p.getAttribute('d') || '').length > 20);
   const kinds = paths.map(p => (p.getAttribute('class') || '-') + ':' + (p.getAttribute('d') || '').length);
   const ticks = heat ? [...heat.querySelectorAll('.axis text')].map(t => t.textContent) : [];
-  return {cells: cells, lines: lines.length, ticks: ticks, kinds: kinds.slice(0, 12)};
+  const norm = m.querySelector('.nbm-chart');
+  const box = e => e ? e.getBoundingClientRect() : null;
+  const strokes = [...new Set(lines.map(p => getComputedStyle(p).stroke))];
+  return {cells: cells, lines: lines.length, ticks: ticks, kinds: kinds.slice(0, 12),
+          heat: heat && [box(heat).left, box(heat).top, box(heat).width],
+          norm: norm && [box(norm).left, box(norm).top, box(norm).width], strokes: strokes};
 }"""
 
 
@@ -61,6 +69,13 @@ def test_model_panel_fills_while_running_then_freezes(lab, page, build_dir):
         raise AssertionError(f"the model panel did not fill: {[x for x in seen if x][-3:]}") from None
         raise AssertionError(f"model panel: {page.evaluate(PANEL, TRAIN)}") from None
     assert "0" in panel["ticks"] and "2" in panel["ticks"], "layers named by module path"
+    # One row of the two-column grid: the heat strip, then the norm chart, as the
+    # snapshot draws them; the norm in the one palette's colour.
+    (hx, hy, hw), (nx, ny, nw) = panel["heat"], panel["norm"]
+    assert abs(hy - ny) < 2 and nx > hx + hw - 2 and abs(hw - nw) < 2, panel
+    rgb = "rgb({}, {}, {})".format(*(int(series_colors(["grad/norm"])["grad/norm"][i:i + 2], 16)
+                                     for i in (1, 3, 5)))
+    assert panel["strokes"] == [rgb], panel["strokes"]
     model = page.locator(".nbm-model").first
     model.screenshot(path=str(build_dir / "model-panel-live-light.png"))
     before = panel["cells"]
@@ -70,6 +85,7 @@ def test_model_panel_fills_while_running_then_freezes(lab, page, build_dir):
     page.wait_for_timeout(500)
     model.screenshot(path=str(build_dir / "model-panel-live-dark.png"))
     L.wait_done(page, TRAIN, timeout=120)
+    page.wait_for_timeout(500)
     cell = page.locator(".jp-Notebook .jp-CodeCell").nth(TRAIN)
     img = cell.locator(".jp-OutputArea-output img")
     img.first.wait_for(timeout=30_000)
@@ -77,4 +93,5 @@ def test_model_panel_fills_while_running_then_freezes(lab, page, build_dir):
                  "the snapshot image to load")
     cell.locator(".jp-OutputArea").screenshot(path=str(build_dir / "model-panel-frozen-dark.png"))
     _theme(page, "JupyterLab Light")
+    page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute
     cell.locator(".jp-OutputArea").screenshot(path=str(build_dir / "model-panel-frozen-light.png"))
