@@ -64,8 +64,5 @@ def test_compare_in_both_themes_and_widths(lab, page):
             G.set_theme(page, theme)
             G.shoot(cell.locator(".jp-OutputArea"), "compare", "frozen", page)
     G.set_theme(page, "light")
-    # Known race, seen once in three clean runs: a chart update in flight when Freeze
-    # closes the compare widgets lands on a closed scale model. Tracked; not a view error.
-    bad = [e for e in errors if "favicon" not in e
-           and "Cannot read properties of undefined (reading 'scale')" not in e]
+    bad = [e for e in errors if "favicon" not in e]
     assert bad == [], bad
