@@ -101,6 +101,60 @@ def clipped(page, root: str) -> list[str]:
     return page.evaluate(CLIPPED, root)
 
 
+# Stricter than CLIPPED, for any view: text cut in a control (its scroll width
+# past its box, or an ellipsis), selects and sliders squeezed, a row wider than the
+# box it sits in, anything past the right edge of the root.
+OVERFLOW = """(root) => {
+  const box = document.querySelector(root); if (!box) return ['no ' + root];
+  const right = box.getBoundingClientRect().right + 1;
+  const out = [];
+  const name = e => (e.className.baseVal ?? e.className).toString().split(' ').slice(0, 3)
+    .join('.') + ' ' + (e.textContent || '').trim().slice(0, 20);
+  const scrolled = e => { for (let p = e.parentElement; p && p !== box; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (!p.matches('.widget-box') && (o === 'auto' || o === 'scroll' || o === 'hidden'))
+        return true; }
+    return false; };
+  box.querySelectorAll('*').forEach(e => {
+    const r = e.getBoundingClientRect(); if (r.width === 0 || r.height === 0) return;
+    if (e.closest('.bqplot') || scrolled(e)) return;  // charts: their own SVG
+    const cs = getComputedStyle(e);
+    // A row of widgets (ipywidgets boxes scroll) wider than itself: a row overflowing.
+    if (e.matches('.widget-box, .widget-inline-hbox') && e.scrollWidth > e.clientWidth + 1)
+      out.push('row overflows: ' + name(e));
+    if (e.matches('button, select, input, .widget-label, .widget-readout')
+        && e.scrollWidth > e.clientWidth + 1) out.push('overflows: ' + name(e));
+    if (e.matches('button') && cs.textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth) out.push('text cut: ' + name(e));
+    if (e.matches('select, .widget-slider, .slider-container') && r.width < 120)
+      out.push('squeezed: ' + name(e));
+    if (r.right > right && cs.position !== 'fixed') out.push('past the edge: ' + name(e));
+  });
+  return [...new Set(out)];
+}"""
+
+
+def overflows(page, root: str) -> list[str]:
+    """Descriptions of cut, squeezed or overflowing elements under ``root``."""
+    return page.evaluate(OVERFLOW, root)
+
+
+# How much of the root's width the widest row of charts covers (0..1).
+CHART_USE = """(root) => {
+  const box = document.querySelector(root); if (!box) return 0;
+  const rows = {};
+  box.querySelectorAll('.bqplot.figure').forEach(f => { const r = f.getBoundingClientRect();
+    if (r.width > 0) rows[Math.round(r.top)] = (rows[Math.round(r.top)] || 0) + r.width; });
+  const widths = Object.values(rows);
+  return widths.length ? Math.max(...widths) / box.getBoundingClientRect().width : 0;
+}"""
+
+
+def chart_use(page, root: str) -> float:
+    """The share of ``root``'s width that its widest row of charts covers."""
+    return page.evaluate(CHART_USE, root)
+
+
 def console_errors(page) -> list[str]:
     """Start collecting the page's console errors and uncaught exceptions; returns
     the list they are appended to."""
