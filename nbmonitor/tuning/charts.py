@@ -142,7 +142,7 @@ class ParallelChart:
         self.ranges = bq.Label(x=[], y=[], text=[], scales=scales, align="middle",
                                default_size=10, colors=[MUTED])
         self.figure = _figure("parallel coordinates", [self.color_axis], "460px",
-                              {"top": 35, "bottom": 10, "left": 20, "right": 75})
+                              {"top": 35, "bottom": 10, "left": 30, "right": 105})
         self.figure.marks = [self.rules, self.lines, self.best, self.ticks, self.names,
                              self.ranges]
 
@@ -191,8 +191,8 @@ class ParallelChart:
             self.ranges.x, self.ranges.y = list(range(n)), [-0.12] * n
             self.ranges.text = ranges
         # The colour bar's own label is drawn black whatever the theme: the title
-        # names the colour instead.
-        self.figure.title = (f"parallel coordinates, colour: {objective}"
+        # names the colour instead, short enough for a 300 px chart.
+        self.figure.title = (f"colour: {objective}"
                              + (f", best #{best} red" if best in pc.trials else ""))
 
     def close(self) -> None:

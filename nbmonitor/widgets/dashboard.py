@@ -39,7 +39,9 @@ class Dashboard:
         self._seen: dict[str, int] = {}
         self._rate = 0.0
         self.note = ""
-        self.header = W.HTML(render_header(run, 0.0), layout={"width": "100%"})
+        # Auto width: the column stretches it to its width less its margins (100 %
+        # would put the margins past the right edge).
+        self.header = W.HTML(render_header(run, 0.0), layout={"width": "auto"})
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", readout_format=".2f",
                                        continuous_update=False,
