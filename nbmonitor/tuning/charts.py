@@ -174,6 +174,8 @@ class ParallelChart:
                 self.ticks.hold_sync(), self.names.hold_sync(), self.ranges.hold_sync():
             self.x.min, self.x.max = -0.35, n - 1 + 0.35 if n > 1 else 1.35
             self.color.min, self.color.max = lo, hi
+            # Round ticks: bqplot's own spread prints float noise (4.44e-16 for 0).
+            self.color_axis.tick_values = np.array(nice_ticks(lo, hi, 5), float)
             self.rules.x = np.array([[j, j] for j in range(n)], float)
             self.rules.y = np.array([[0.0, 1.0]] * n, float)
             self.lines.x = np.arange(n, dtype=float)
