@@ -66,6 +66,10 @@ class TunerWidget:
         # stack the sweep settings under the sliders instead of squeezing one over the
         # other; wide ones give the sliders up to 440 px.
         wrap = {"flex_flow": "row wrap"}
+        # The charts join the page with their first curve, complete: bqplot's axis view
+        # breaks on a range change that lands while it is being built (see
+        # :meth:`_show_charts`).
+        self.charts = W.HBox([], layout=wrap)
         sweep = W.HBox([self.method, self.n_trials, self.pruning, self.sweep_button,
                         self.stop_button], layout=wrap)
         sliders = W.VBox(list(self.controls.values()),
@@ -76,7 +80,7 @@ class TunerWidget:
                     W.VBox([W.HBox([self.run_button, self.apply_button], layout=wrap),
                             sweep, self.status],
                            layout={"flex": "1 1 300px", "min_width": "0"})], layout=wrap),
-            self.live, W.HBox([self.curves.figure, self.parallel.figure], layout=wrap),
+            self.live, self.charts,
             self.table.widget])
         self.widget.add_class("nbm-tuner")
         self.run_button.add_class("nbm-tuner-run")  # hooks for the browser tests
@@ -146,6 +150,7 @@ class TunerWidget:
             steps, values, _ = run.buffer.series(name).arrays()
             number = run.hparams.get("trial", -1)
             self.curves.set_curve(number, steps, values, "running", False)
+            self._show_charts()
 
     def _on_event(self, event: str, data: Any) -> None:
         if event == "end":
@@ -182,6 +187,16 @@ class TunerWidget:
             self.table.update(df, best)
             counts = df["status"].value_counts().to_dict() if len(df) else {}
             self.status.value = status_line(len(df), counts, self._running)
+        self._show_charts()
+
+    def _show_charts(self) -> None:
+        """Put the charts in the page once the curves chart has a line, so their first
+        view is built from ranges already set, not while the ranges of the first
+        reports stream in (which raised "Cannot read properties of undefined (reading
+        'scale')" in the browser)."""
+        with self._lock:
+            if not self.charts.children and self.curves.lines:
+                self.charts.children = [self.curves.figure, self.parallel.figure]
 
     def poll(self) -> bool:
         """Redraw if the study changed since the last poll (trials added, ended or
