@@ -41,8 +41,11 @@ def test_live_compare_freezes_on_the_next_cell_with_widgets_closed(db, monkeypat
                         lambda data, **kw: shown.append(data))
     widget = compare(static=False, frontend="widgets")
     assert widget is not None and widget.widget.comm is not None
+    # Up to COLUMNS charts a row, as frozen; a lone chart or a narrow output: one a row.
     grid = widget.grid.layout.grid_template_columns
-    assert grid == f"repeat({COLUMNS}, minmax(0, 1fr))"
+    assert grid.startswith("repeat(auto-fit, ") and f"calc({100 / COLUMNS:.4g}% - 8px)" in grid
+    labels = [m.labels[0] for f in widget._figures for m in f.marks]
+    assert sorted(labels) == ["a train", "a val", "b train", "b val"]  # title: the metric
     widget.picker.value = (widget.runs[1].id,)
     ip.run_cell("x = 1")
     assert widget.widget.comm is None and widget.picker.comm is None
@@ -57,3 +60,12 @@ def test_compare_is_static_by_default(db):
     from nbmonitor.compare_magic import compare
     train("a", 0.1)
     assert compare(frontend="widgets") is None
+
+
+def test_legend_labels_are_short():
+    from nbmonitor.widgets.compare import legend_label
+    assert legend_label("slow", "loss", "loss") == "slow"
+    assert legend_label("slow", "val_loss", "loss") == "slow val"
+    assert legend_label("slow", "train/loss", "loss") == "slow train"
+    assert legend_label("fast", "acc", "accuracy") == "fast acc"
+    assert legend_label("a-very-long-run-name", "val/loss", "loss") == "a-very-long-r\u2026 val"

@@ -179,3 +179,18 @@ def test_snapshot_of_a_hostile_study_draws_and_escapes():
     data = bundle(t)
     assert data["image/png"] and "<script>" not in data["text/html"]
     assert "&lt;script&gt;" in data["text/html"] and "<b>b</b>" not in data["text/html"]
+
+
+def test_charts_join_the_page_with_their_first_curve_complete(tuner):
+    view = tuner.widget()
+    assert view.charts.children == ()  # no trial yet: no chart to build in the browser
+    joined = []
+    view.charts.observe(lambda ch: joined.append(
+        (view.curves.x.max, view.curves.y.max, {n: len(l.x) for n, l in view.curves.lines.items()},
+         len(view.curves.ax_y.tick_values))), "children")
+    tuner.keep_live = True
+    tuner.run(q=1.8, epochs=2)
+    assert view.charts.children == (view.curves.figure, view.parallel.figure)
+    (x_max, y_max, points, ticks), = joined  # joined once, with its first points
+    assert x_max >= 1 and y_max > 0 and points and all(n >= 1 for n in points.values())
+    assert ticks >= 2

@@ -142,7 +142,7 @@ class ParallelChart:
         self.ranges = bq.Label(x=[], y=[], text=[], scales=scales, align="middle",
                                default_size=10, colors=[MUTED])
         self.figure = _figure("parallel coordinates", [self.color_axis], "460px",
-                              {"top": 35, "bottom": 10, "left": 20, "right": 75})
+                              {"top": 35, "bottom": 10, "left": 30, "right": 105})
         self.figure.marks = [self.rules, self.lines, self.best, self.ticks, self.names,
                              self.ranges]
 
@@ -174,6 +174,8 @@ class ParallelChart:
                 self.ticks.hold_sync(), self.names.hold_sync(), self.ranges.hold_sync():
             self.x.min, self.x.max = -0.35, n - 1 + 0.35 if n > 1 else 1.35
             self.color.min, self.color.max = lo, hi
+            # Round ticks: bqplot's own spread prints float noise (4.44e-16 for 0).
+            self.color_axis.tick_values = np.array(nice_ticks(lo, hi, 5), float)
             self.rules.x = np.array([[j, j] for j in range(n)], float)
             self.rules.y = np.array([[0.0, 1.0]] * n, float)
             self.lines.x = np.arange(n, dtype=float)
@@ -191,8 +193,8 @@ class ParallelChart:
             self.ranges.x, self.ranges.y = list(range(n)), [-0.12] * n
             self.ranges.text = ranges
         # The colour bar's own label is drawn black whatever the theme: the title
-        # names the colour instead.
-        self.figure.title = (f"parallel coordinates, colour: {objective}"
+        # names the colour instead, short enough for a 300 px chart.
+        self.figure.title = (f"colour: {objective}"
                              + (f", best #{best} red" if best in pc.trials else ""))
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ import ipywidgets as W
 
 from .space import Choice, Fixed, IntRange, Param, Uniform
 
-WIDE = {"width": "360px"}
+# Sliders stretch to their column's width (up to 440 px) less their margins, so a
+# narrow output gets a narrower slider rather than one past its edge.
+WIDE = {"width": "auto", "max_width": "440px", "min_width": "0"}
 STATUS_STYLE = "color:var(--jp-ui-font-color1,#1f2328)"
 
 

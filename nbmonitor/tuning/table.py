@@ -136,6 +136,7 @@ class ResultsTable:
         self._headers: dict[str, W.Button] = {}
         self.grid = W.GridBox(layout={"grid_gap": "0px", "overflow": "auto",
                                       "max_width": "100%"})
+        self.grid.add_class("nbm-scroll")  # scrolls sideways when wider than the output
         self.empty = W.HTML("<i>no trials yet</i>")
         self.widget = W.VBox([W.HTML(CSS), self.empty, self.grid])
         self.widget.add_class("nbm-results")
@@ -158,8 +159,10 @@ class ResultsTable:
     def _header(self, column: str) -> W.Button:
         b = self._headers.get(column)
         if b is None:
-            b = W.Button(description=column, layout={"width": "auto", "height": "26px"},
-                         tooltip=f"sort by {column}")
+            # Never narrower than its text: a narrow output scrolls the table instead.
+            b = W.Button(description=column, tooltip=f"sort by {column}",
+                         layout={"width": "auto", "min_width": "max-content",
+                                 "height": "26px"})
             b.add_class("nbm-th")
             b.on_click(lambda _, c=column: self.click(c))
             self._headers[column] = b

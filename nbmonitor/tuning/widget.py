@@ -46,11 +46,13 @@ class TunerWidget:
                                  description="method", layout={"width": "180px"})
         self.n_trials = W.BoundedIntText(value=12, min=1, max=10_000, description="trials",
                                          layout={"width": "160px"})
-        self.pruning = W.Checkbox(value=True, description="pruning", indent=False)
+        self.pruning = W.Checkbox(value=True, description="pruning", indent=False,
+                                  layout={"width": "auto"})
         self.sweep_button = W.Button(description="Sweep", button_style="success", icon="search")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
         self.status = W.HTML("")
-        self.live = W.Box()  # the dashboard of the trial training now
+        # The dashboard of the trial training now, as wide as the tuner.
+        self.live = W.Box(layout={"flex_flow": "column", "width": "100%"})
         self.curves = CurvesChart(tuner.objective)
         self.parallel = ParallelChart(tuner.direction)
         self.table = ResultsTable(tuner.objective, ascending=tuner.direction == "minimize")
@@ -60,16 +62,25 @@ class TunerWidget:
             pruning=self.pruning.value))
         self.stop_button.on_click(lambda _: self.tuner.stop())
         self.apply_button.on_click(lambda _: self.apply_best())
-        # Rows wrap, and the sliders' column keeps its width, so narrow outputs stack
-        # the sweep settings under the sliders instead of squeezing one over the other.
+        # Rows wrap, and the sliders' column keeps at least 300 px, so narrow outputs
+        # stack the sweep settings under the sliders instead of squeezing one over the
+        # other; wide ones give the sliders up to 440 px.
         wrap = {"flex_flow": "row wrap"}
+        # The charts join the page with their first curve, complete: bqplot's axis view
+        # breaks on a range change that lands while it is being built (see
+        # :meth:`_show_charts`).
+        self.charts = W.HBox([], layout=wrap)
         sweep = W.HBox([self.method, self.n_trials, self.pruning, self.sweep_button,
                         self.stop_button], layout=wrap)
+        sliders = W.VBox(list(self.controls.values()),
+                         layout={"flex": "1 1 340px", "max_width": "444px",
+                                 "min_width": "min(100%, 300px)"})
         self.widget = W.VBox([
-            W.HBox([W.VBox(list(self.controls.values()), layout={"flex": "0 0 auto"}),
-                    W.VBox([W.HBox([self.run_button, self.apply_button]), sweep,
-                            self.status], layout={"flex": "1 1 300px"})], layout=wrap),
-            self.live, W.HBox([self.curves.figure, self.parallel.figure], layout=wrap),
+            W.HBox([sliders,
+                    W.VBox([W.HBox([self.run_button, self.apply_button], layout=wrap),
+                            sweep, self.status],
+                           layout={"flex": "1 1 300px", "min_width": "0"})], layout=wrap),
+            self.live, self.charts,
             self.table.widget])
         self.widget.add_class("nbm-tuner")
         self.run_button.add_class("nbm-tuner-run")  # hooks for the browser tests
@@ -139,6 +150,7 @@ class TunerWidget:
             steps, values, _ = run.buffer.series(name).arrays()
             number = run.hparams.get("trial", -1)
             self.curves.set_curve(number, steps, values, "running", False)
+            self._show_charts()
 
     def _on_event(self, event: str, data: Any) -> None:
         if event == "end":
@@ -175,6 +187,16 @@ class TunerWidget:
             self.table.update(df, best)
             counts = df["status"].value_counts().to_dict() if len(df) else {}
             self.status.value = status_line(len(df), counts, self._running)
+        self._show_charts()
+
+    def _show_charts(self) -> None:
+        """Put the charts in the page once the curves chart has a line, so their first
+        view is built from ranges already set, not while the ranges of the first
+        reports stream in (which raised "Cannot read properties of undefined (reading
+        'scale')" in the browser)."""
+        with self._lock:
+            if not self.charts.children and self.curves.lines:
+                self.charts.children = [self.curves.figure, self.parallel.figure]
 
     def poll(self) -> bool:
         """Redraw if the study changed since the last poll (trials added, ended or

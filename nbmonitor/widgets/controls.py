@@ -63,7 +63,8 @@ class ControlsPanel:
             s = W.FloatLogSlider(value=max(value, 10 ** low), base=10, min=low,
                                  max=min(e + 2, math.log10(hi)), step=0.01,
                                  readout=False, **common)
-            typed = W.FloatText(value=value, layout={"width": "100px"})
+            # Wide enough for the exact value a float prints as (0.08459126528049378).
+            typed = W.FloatText(value=value, layout={"width": "calc(22ch + 12px)"})
             typed.add_class(f"nbm-knob-{name}-value")
             self.typed[name] = typed
             s.observe(lambda ch: self._set(name, ch["new"], typed), "value")

@@ -40,7 +40,9 @@ class Dashboard:
         self._seen: dict[str, int] = {}
         self._rate = 0.0
         self.note = ""
-        self.header = W.HTML(render_header(run, 0.0), layout={"width": "100%"})
+        # Auto width: the column stretches it to its width less its margins (100 %
+        # would put the margins past the right edge).
+        self.header = W.HTML(render_header(run, 0.0), layout={"width": "auto"})
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", readout_format=".2f",
                                        continuous_update=False,
@@ -105,18 +107,25 @@ class Dashboard:
                 continue
             pending[name] = (key, view)
             self._seen[name] = series.version
+        new = []
         for name, (key, view) in pending.items():
             chart = self.charts.get(key)
             if chart is None:
                 chart = self.charts[key] = MetricChart(key)
                 chart.set_log(_LOG[self.log_scale.value])
-                self.grid.children = [*self.grid.children, chart.figure]
+                new.append(chart.figure)
                 for other in [n for n in self.constants if group_of(n) == key]:
                     del self.constants[other]  # drawn from now on
                     self._seen.pop(other, None)
             if name in self.reference and name not in chart.smooth:
                 chart.set_reference(name, *self.reference[name])
             chart.update(name, view, smoothing)
+        if new:
+            # A chart enters the page complete (points, ranges, ticks). bqplot's axis
+            # view listens to its scale before it has built its d3 axis, so a range
+            # that changes while the view is being built raises "Cannot read
+            # properties of undefined (reading 'scale')" in the browser.
+            self.grid.children = [*self.grid.children, *new]
         self.header.value = render_header(run, self._rate, self.note, self.constants)
         self.model.refresh()
         self._mark_alerts()

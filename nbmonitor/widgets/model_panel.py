@@ -76,18 +76,17 @@ class ModelPanel:
         self._versions = versions
         if not self.widget.children and (norms or ratios):
             self.widget.children = [W.HTML("<b>model</b>"), self.row, self.note]
-        if norms and not self.norm_slot.children:
-            self.norm_slot.children = [self.norms.figure]
         for name in norms:
             self.norms.update(name, buf.series(name).view(self.max_points), 0.0)
+        # A figure joins its slot complete (points, ranges, ticks): bqplot's axis view
+        # breaks on a range change that lands while it is being built.
+        if norms and not self.norm_slot.children:
+            self.norm_slot.children = [self.norms.figure]
         h = heat(self.run, self.max_rows)
         if h is None:
             self.note.value = ("per-layer statistics: <code>%%monitor --watch</code>"
                                if norms else "")
             return
-        if not self.heat_slot.children:
-            self.heat_slot.layout.display = "flex"
-            self.heat_slot.children = [self.strip]
         height = f"{max(240, 80 + 18 * len(h.rows))}px"
         if self.strip.layout.height != height:
             self.strip.layout.height = height
@@ -103,6 +102,9 @@ class ModelPanel:
             self.cells.row = np.array(rows)
             self.cells.column = steps
             self.cells.color = values
+        if not self.heat_slot.children:
+            self.heat_slot.layout.display = "flex"
+            self.heat_slot.children = [self.strip]
         self.note.value = (f"{len(h.rows)} groups of layers, merged by module prefix"
                            if h.merged else "")
 

@@ -79,14 +79,15 @@ def contrasts(page, selector: str) -> list[dict]:
 
 
 # Controls whose content is cut: text wider than its box, or a box past the right
-# edge of the output area; and sliders squeezed to a few pixels.
+# edge of the output area; and sliders squeezed to a few pixels. Inside an element
+# of class nbm-scroll (a table wider than the output scrolls) nothing counts.
 CLIPPED = """(root) => {
   const box = document.querySelector(root); if (!box) return ['no ' + root];
   const right = box.getBoundingClientRect().right + 1;
   const out = [];
   box.querySelectorAll('button, .widget-label, .widget-readout, .widget-dropdown, .widget-text, .widget-slider, .nbm-chart')
     .forEach(e => { const r = e.getBoundingClientRect();
-      if (r.width === 0) return;
+      if (r.width === 0 || e.closest('.nbm-scroll')) return;  // a table that scrolls
       const name = (e.className.baseVal ?? e.className) + ' ' + (e.textContent || '').trim().slice(0, 20);
       if (e.scrollWidth > e.clientWidth + 1 && e.tagName === 'BUTTON') out.push('text cut: ' + name);
       if (r.right > right) out.push('past the edge: ' + name);
@@ -99,6 +100,78 @@ CLIPPED = """(root) => {
 def clipped(page, root: str) -> list[str]:
     """Descriptions of clipped or squeezed controls under ``root`` (empty: none)."""
     return page.evaluate(CLIPPED, root)
+
+
+# Stricter than CLIPPED, for any view: text cut in a control (its scroll width
+# past its box, or an ellipsis), selects and sliders squeezed, a row wider than the
+# box it sits in, anything past the right edge of the root.
+OVERFLOW = """(root) => {
+  const box = document.querySelector(root); if (!box) return ['no ' + root];
+  const right = box.getBoundingClientRect().right + 1;
+  const out = [];
+  const name = e => (e.className.baseVal ?? e.className).toString().split(' ').slice(0, 3)
+    .join('.') + ' ' + (e.textContent || '').trim().slice(0, 20);
+  const scrolled = e => { for (let p = e.parentElement; p && p !== box; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (p.matches('.nbm-scroll') || (!p.matches('.widget-box')
+          && (o === 'auto' || o === 'scroll' || o === 'hidden'))) return true; }
+    return false; };
+  box.querySelectorAll('*').forEach(e => {
+    const r = e.getBoundingClientRect(); if (r.width === 0 || r.height === 0) return;
+    if (e.closest('.bqplot') || scrolled(e)) return;  // charts: their own SVG
+    const cs = getComputedStyle(e);
+    // A row of widgets (ipywidgets boxes scroll) wider than itself: a row overflowing.
+    if (e.matches('.widget-box, .widget-inline-hbox') && !e.matches('.nbm-scroll')
+        && e.scrollWidth > e.clientWidth + 1)
+      out.push('row overflows: ' + name(e));
+    if (e.matches('button, select, input, .widget-label, .widget-readout')
+        && e.scrollWidth > e.clientWidth + 1)
+      out.push('overflows: ' + e.tagName + ' ' + name(e) + (e.value !== undefined ?
+        ' value=' + String(e.value).slice(0, 20) : ''));
+    if (e.matches('button') && cs.textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth) out.push('text cut: ' + name(e));
+    if ((e.matches('.widget-slider') && r.width < 120) || (e.matches('.slider-container')
+        && r.width < 80) || (e.matches('select') && r.width < 60))
+      out.push('squeezed: ' + name(e));
+    if (r.right > right && cs.position !== 'fixed') out.push('past the edge: ' + name(e));
+  });
+  return [...new Set(out)];
+}"""
+
+
+def overflows(page, root: str, settle: float = 5.0) -> list[str]:
+    """Descriptions of cut, squeezed or overflowing elements under ``root``, once
+    the view has settled: bqplot redraws a resized chart 300 ms after the resize,
+    so a list that stays non-empty for ``settle`` seconds is returned."""
+    # bqplot lays out a resized chart only once it is on screen: look at each one,
+    # as a person scrolling through the output would.
+    for i in range(page.locator(f"{root} .bqplot.figure").count()):
+        page.locator(f"{root} .bqplot.figure").nth(i).scroll_into_view_if_needed()
+        page.wait_for_timeout(400)
+    page.locator(root).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    found: list[str] = []
+    try:
+        L.wait_until(lambda: not found.__setitem__(slice(None), page.evaluate(OVERFLOW, root))
+                     and not found, settle, "the view to settle", interval=0.25)
+    except AssertionError:
+        pass
+    return found
+
+
+# How much of the root's width the widest row of charts covers (0..1).
+CHART_USE = """(root) => {
+  const box = document.querySelector(root); if (!box) return 0;
+  const rows = {};
+  box.querySelectorAll('.bqplot.figure').forEach(f => { const r = f.getBoundingClientRect();
+    if (r.width > 0) rows[Math.round(r.top)] = (rows[Math.round(r.top)] || 0) + r.width; });
+  const widths = Object.values(rows);
+  return widths.length ? Math.max(...widths) / box.getBoundingClientRect().width : 0;
+}"""
+
+
+def chart_use(page, root: str) -> float:
+    """The share of ``root``'s width that its widest row of charts covers."""
+    return page.evaluate(CHART_USE, root)
 
 
 def console_errors(page) -> list[str]:

@@ -1,5 +1,7 @@
 """The tuner as a person sees it, mid-sweep and after it, in light and dark themes
-at 700 and 1600 px: screenshots for build/gallery/, and a console free of errors."""
+at 700 and 1600 px: screenshots for build/gallery/, no clipped or overflowing
+control and charts that take the width at both widths, and a console free of
+errors."""
 from __future__ import annotations
 
 import pytest
@@ -30,6 +32,14 @@ def rows(page) -> int:
                          " return c ? c.querySelectorAll('.nbm-td').length : 0; }")
 
 
+def fits(page, width: int, theme: str) -> None:
+    """Nothing of the tuner is cut, squeezed or overflows, and its charts take the
+    width of the output."""
+    assert G.overflows(page, ".nbm-tuner") == [], (width, theme)
+    assert G.clipped(page, ".nbm-tuner") == [], (width, theme)
+    assert G.chart_use(page, ".nbm-tuner") > 0.9, (width, theme, G.chart_use(page, ".nbm-tuner"))
+
+
 def test_tuner_in_both_themes_and_widths(lab, page):
     errors = G.console_errors(page)
     G.set_width(page, 1600)
@@ -46,6 +56,7 @@ def test_tuner_in_both_themes_and_widths(lab, page):
         for theme in ("light", "dark"):
             G.set_theme(page, theme)
             if "[*]" in L.prompt(page, 1):  # mid-sweep only while it is
+                fits(page, width, theme)
                 G.shoot(cell.locator(".jp-OutputArea"), "tuner", "midsweep", page)
                 shots += 1
     assert shots >= 1, "the sweep ended before a mid-sweep screenshot"
