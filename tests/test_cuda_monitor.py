@@ -174,3 +174,36 @@ def test_monitor_magic_on_a_cuda_loop_in_ipython():
     assert run.name == "magic-cuda" and run.status == "finished"
     assert run.buffer.series("train/loss").count == 60
     assert "gpu0/torch_allocated" in run.buffer  # the torch CUDA meter saw the device
+
+
+def test_grad_norm_under_grad_scaler_and_accumulation_equals_clip_grad_norm():
+    """fp16 GradScaler with two micro-batches a step: one ``grad/norm`` a step, the
+    unscaled value ``clip_grad_norm_`` returns, and no sync beyond the bare loop's."""
+    model, X, y = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    scaler = torch.amp.GradScaler("cuda", init_scale=2.0**10, growth_interval=1000)
+    clipped = []
+
+    def loop(steps, keep):
+        for _ in range(steps):
+            for k in range(2):
+                with torch.autocast("cuda", dtype=torch.float16):
+                    loss = torch.nn.functional.cross_entropy(model(X[k::2]), y[k::2]) / 2
+                scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
+            if keep:
+                clipped.append(norm)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad()
+
+    bare = syncs(lambda: loop(20, False))
+    with nbmonitor.monitor("amp-norm", source="torch") as run:
+        monitored = syncs(lambda: loop(20, True))
+    assert monitored == bare
+    assert scaler.get_scale() == 2.0**10, "an fp16 overflow skipped a step; the check needs none"
+    got = recorded(run, "grad/norm")
+    assert len(got) == 20
+    assert got == pytest.approx(torch.stack(clipped).float().cpu().tolist(), rel=1e-5)
+    assert max(got) < 100, "the scaled gradients (x1024) would be far larger"

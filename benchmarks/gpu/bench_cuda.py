@@ -9,10 +9,16 @@ round runs every variant once, the order reversed every other round):
 - ``bare``: the plain loop; ``bare again`` is the same loop, its ratio to
   ``bare`` is the method's noise;
 - ``nbmonitor``: the unchanged loop inside ``nbmonitor.monitor()`` with its
-  defaults (hooks, meters with NVML, store), session start and exit per block;
+  defaults (hooks, the global gradient norm, meters with NVML, store), session
+  start and exit per block; ``nbmonitor, watch off`` the same without the
+  gradient norm (``watch="off"``), ``nbmonitor --watch`` with per-layer norms
+  and update ratios every 50 steps (``watch=True``);
 - ``loss.item()``: the loop reading its loss on the host every step, which every
   logging peer does (one host-device synchronization per step);
-- ``tensorboard``: ``SummaryWriter.add_scalar("loss", loss.item(), step)``.
+- ``tensorboard``: ``SummaryWriter.add_scalar("loss", loss.item(), step)``;
+- ``lightning grad_norm``: Lightning's ``grad_norm(model, 2)`` before each
+  optimizer step, as its ``on_before_optimizer_step`` recipe logs it (it builds
+  its total with ``torch.tensor`` of the per-parameter norms: a host read).
 
 Step times are CUDA event pairs around each step, read after the block; a
 block's value is its median step. A variant's ratio per round is its block over
@@ -40,7 +46,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from common import fmt, fmt_range, md_table, spread  # noqa: E402
 
-VARIANTS = ["bare", "bare again", "nbmonitor", "loss.item()", "tensorboard"]
+NBM = {"nbmonitor, watch off": {"watch": "off"}, "nbmonitor": {},
+       "nbmonitor --watch": {"watch": True, "watch_every": 50}}
+VARIANTS = ["bare", "bare again", *NBM, "loss.item()", "tensorboard", "lightning grad_norm"]
 SIZES = {  # model -> (full, dry run)
     "mlp": ({"steps": 400, "rounds": 5}, {"steps": 20, "rounds": 1}),
     "transformer": ({"steps": 100, "rounds": 5}, {"steps": 5, "rounds": 1}),
@@ -73,7 +81,7 @@ class Loop:
         self.batches = [(x.to(device), y.to(device)) for x, y in self.batches]
         self.step = 0
 
-    def one_step(self) -> Any:
+    def one_step(self, before_step: Callable[[], Any] | None = None) -> Any:
         torch = self.torch
         X, y = self.batches[self.step % len(self.batches)]
         with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.autocast):
@@ -81,6 +89,8 @@ class Loop:
             loss = torch.nn.functional.cross_entropy(out.reshape(-1, 10).float(), y.reshape(-1))
         self.opt.zero_grad()
         loss.backward()
+        if before_step is not None:
+            before_step()
         self.opt.step()
         self.step += 1
         return loss
@@ -108,38 +118,57 @@ class Timer:
         return [(b - a) * 1e3 for a, b in zip(self.marks, self.marks[1:])]
 
 
+def _lightning_grad_norm() -> Callable[..., Any] | None:
+    """Lightning's ``grad_norm``, from whichever of its two packages is installed."""
+    import importlib
+    for mod in ("lightning.pytorch.utilities", "pytorch_lightning.utilities"):
+        try:
+            return importlib.import_module(mod).grad_norm
+        except ImportError:
+            continue
+    return None
+
+
+def _count(run: Any, name: str) -> int:
+    return run.buffer.series(name).count if name in run.buffer else 0
+
+
 def block(loop: Loop, variant: str, steps: int, cuda: bool, writer: Any,
           tmp: str) -> dict:
     """One block of ``steps`` steps of ``variant``: median step ms and extras."""
     timer = Timer(loop.torch, cuda, steps)
     after: Callable[[Any], None] | None = None
+    before_step: Callable[[], Any] | None = None
     if variant == "loss.item()":
         after = lambda loss: loss.item()  # noqa: E731
     elif variant == "tensorboard":
         after = lambda loss: writer.add_scalar("loss", loss.item(), loop.step)  # noqa: E731
+    elif variant == "lightning grad_norm":
+        fn = _lightning_grad_norm()
+        before_step = lambda: fn(loop.model, norm_type=2)  # noqa: E731
 
     def steps_loop() -> None:
         timer.mark()
         for _ in range(steps):
-            loss = loop.one_step()
+            loss = loop.one_step(before_step)
             if after is not None:
                 after(loss)
             timer.mark()
 
     t0 = time.perf_counter()
     extra: dict[str, Any] = {}
-    if variant == "nbmonitor":
+    if variant in NBM:
         import nbmonitor
         with nbmonitor.monitor(name=f"bench-{loop.kind}", frontend="text",
                                store=os.path.join(tmp, "runs.db"),
-                               source="import torch") as run:
+                               source="import torch", **NBM[variant]) as run:
             t_in = time.perf_counter()
             steps_loop()
             t_body = time.perf_counter()
         t_out = time.perf_counter()
         extra = {"session_ms": ((t_in - t0) + (t_out - t_body)) * 1e3,
-                 "recorded_losses": run.buffer.series("train/loss").count
-                 if "train/loss" in run.buffer else 0}
+                 "recorded_losses": _count(run, "train/loss"),
+                 "recorded_norms": _count(run, "grad/norm")}
     else:
         steps_loop()
     if cuda:
@@ -163,6 +192,9 @@ def measure(kind: str, steps: int, rounds: int, device: str, dry: bool) -> dict:
     except Exception as e:  # tensorboard missing: that row says so
         variants.remove("tensorboard")
         notes["tensorboard"] = f"not run: {type(e).__name__}: {e}"
+    if _lightning_grad_norm() is None:
+        variants.remove("lightning grad_norm")
+        notes["lightning grad_norm"] = "not run: lightning not installed"
     for v in variants:  # warm-up: kernels, autotuning, the session's first imports
         block(loop, v, max(2, steps // 4), cuda, writer, tmp)
     blocks: dict[str, list[dict]] = {v: [] for v in variants}
@@ -180,9 +212,10 @@ def measure(kind: str, steps: int, rounds: int, device: str, dry: bool) -> dict:
         row = {"variant": v, "ratio": spread(ratios),
                "step_ms": statistics.median(b["median_ms"] for b in blocks[v]),
                "wall_ms_per_step": statistics.median(b["wall_ms_per_step"] for b in blocks[v])}
-        if v == "nbmonitor":
+        if v in NBM:
             row["session_ms"] = statistics.median(b["session_ms"] for b in blocks[v])
             row["recorded_losses"] = [b["recorded_losses"] for b in blocks[v]]
+            row["recorded_norms"] = [b["recorded_norms"] for b in blocks[v]]
         rows.append(row)
     return {"model": kind, "device": device, "steps": steps, "rounds": rounds,
             "timer": "CUDA events" if cuda else "perf_counter (dry run)",
@@ -198,9 +231,10 @@ def markdown(result: dict) -> str:
             out.append([r["variant"], "-", "-", "-", r.get("note", "")])
             continue
         note = ""
-        if r["variant"] == "nbmonitor":
+        if r["variant"] in NBM:
             note = (f"session start + exit {fmt(r['session_ms'])} ms per block; "
-                    f"losses recorded per block {r['recorded_losses']}")
+                    f"losses recorded per block {r['recorded_losses']}, "
+                    f"grad/norm {r['recorded_norms']}")
         out.append([r["variant"], fmt_range(r["ratio"], 4), fmt(r["step_ms"]),
                     fmt(r["wall_ms_per_step"]), note])
     head = ["variant", "step time / bare, median (range)", "median step ms (events)",

@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 # What the device lacks and nbmonitor uses: the notebook side and the tuner.
 MODULES = ["nbmonitor", "IPython", "ipykernel", "ipywidgets", "bqplot", "traitlets", "optuna",
-           "zmq", "sqlalchemy"]
+           "zmq", "sqlalchemy", "ddsketch"]
 
 
 def main(argv: list[str] | None = None) -> int:

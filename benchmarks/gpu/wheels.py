@@ -2,9 +2,9 @@
 
 ``python benchmarks/gpu/wheels.py [DIR]`` (``make gpu-wheels``; default
 ``build/gpu-wheels``) fills DIR with Python 3.12 manylinux x86_64 wheels for
-nbmonitor's needs (``nbmonitor[tune]``: IPython, ipykernel, ipywidgets, bqplot,
-optuna, ...) and every package they need in turn, except the packages the GPU
-machine's image already holds (``DEVICE``, its own list), plus a wheel of
+nbmonitor's needs (``nbmonitor[tune,serve]``: IPython, ipykernel, ipywidgets,
+bqplot, optuna, ddsketch, ...) and every package they need in turn, except the
+packages the GPU machine's image already holds (``DEVICE``, its own list), plus a wheel of
 nbmonitor built from this checkout. One version of each: wheels of other
 versions left in DIR from an earlier run are removed. Versions are the ones
 installed in the interpreter running this script (the pinned dev environment)
@@ -33,8 +33,9 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = ROOT / "build" / "gpu-wheels"
 LIMIT_MB = 40.0
-# What needs carrying: the core dependencies and the tuner (optuna).
-ROOTS = ["nbmonitor[tune]"]
+# What needs carrying: the core dependencies, the tuner (optuna) and the serving
+# monitor (ddsketch; its GPU test times CUDA events).
+EXTRAS = {"tune", "serve"}
 PYTHON = "3.12"
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_24_x86_64",
              "manylinux_2_26_x86_64", "manylinux_2_27_x86_64", "manylinux_2_28_x86_64",
@@ -134,7 +135,7 @@ def collect(dest: Path) -> dict[str, Path]:
     env = target_environment()
     own = build_own_wheel(dest)
     want: dict[str, Path] = {"nbmonitor": own}
-    todo = needs(wheel_requirements(own), {"tune"}, env)
+    todo = needs(wheel_requirements(own), EXTRAS, env)
     while todo:
         layer: dict[str, str] = {}
         extras: dict[str, set[str]] = {}
