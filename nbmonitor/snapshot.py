@@ -103,7 +103,9 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     # the model panel starts a row of its own, below the metric charts (as live)
     metric_rows = math.ceil(len(grouped) / cols)
     rows = max(1, metric_rows + math.ceil(len(model) / cols))
-    meter_h = 1.8 if meters else 0.0  # meters: one short full-width strip
+    # meters: one short full-width strip under the headline, where the live
+    # dashboard shows its meters (above the charts)
+    meter_h = 1.8 if meters else 0.0
     # Rows as tall as the live grid's, the model panel's row with its title and note
     # lines: the output keeps its height when the image replaces the dashboard.
     row_h = (CHART_HEIGHT_PX + GAP_PX) / DPI
@@ -111,8 +113,9 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     width, height = 4.6 * cols, row_h * rows + 0.8 + meter_h + extra
     fig = Figure(figsize=(width, height), dpi=DPI)
     # Fixed margins in inches: a constrained layout costs more than the drawing.
-    fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.95 / height,
-                        bottom=(0.5 + meter_h + (0.25 if hidden > 0 else 0)) / height,
+    fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width,
+                        top=1 - (0.95 + meter_h) / height,
+                        bottom=(0.5 + (0.25 if hidden > 0 else 0)) / height,
                         wspace=0.25, hspace=0.4)
     title = f"{run.name} - {run.status} - step {run.step:,}"
     if run.error:
@@ -152,7 +155,8 @@ def draw(run: Run, smoothing: float = 0.6, max_points: int = 2000,
     for k, draw_part in enumerate(model):
         draw_part(fig.add_subplot(rows, cols, metric_rows * cols + k + 1))
     if meters:
-        mx = fig.add_axes((0.6 / width, 0.7 / height, 1 - 0.75 / width, (meter_h - 0.75) / height))
+        mx = fig.add_axes((0.6 / width, 1 - (meter_h + 0.1) / height, 1 - 0.75 / width,
+                           (meter_h - 0.75) / height))
         _draw_meters(mx, meters, run, max_points)
     elif not grouped and not model:
         fig.text(0.5, 0.5, "no changing metrics recorded", ha="center", va="center")
