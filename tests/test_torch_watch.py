@@ -135,6 +135,39 @@ def test_a_detached_graph_raises_the_zero_gradient_alert():
     assert alert.data["rule"] == "grad/norm <= 0 for 50 steps" and alert.step == 51
 
 
+def test_a_step_that_raises_records_no_gradient_statistics():
+    class Flaky(torch.optim.SGD):
+        def step(self, closure=None):
+            if self.calls in (3, 7):
+                self.calls += 1
+                raise RuntimeError("flaky step")
+            self.calls += 1
+            return super().step(closure)
+
+    model, data = model_and_data(4)
+    opt = Flaky(model.parameters(), lr=0.05)
+    opt.calls = 0
+    clipped, failed = [], 0
+    with nbmonitor.monitor("flaky", watch=True, watch_every=2) as run:
+        for X, y in data[:12]:
+            opt.zero_grad()
+            nn.functional.mse_loss(model(X), y).backward()
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
+            try:
+                opt.step()
+            except RuntimeError:
+                failed += 1
+                continue
+            clipped.append(norm)
+    assert failed == 2
+    steps = run.buffer.series("grad/norm").arrays()[0].tolist()
+    assert steps == list(range(1, 11)), "one point per step that went through"
+    assert values(run, "grad/norm") == pytest.approx(clipped, rel=1e-5)
+    ratios = run.buffer.series("update_ratio/encoder.0").arrays()[0].tolist()
+    assert ratios == [1, 2, 4, 6, 8, 10]
+    assert all(0 < v < 1 for v in values(run, "update_ratio/encoder.0"))
+
+
 def test_watch_off_records_no_gradient_statistics():
     model, data = model_and_data(5)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)

@@ -4,8 +4,9 @@
   about to apply (after ``GradScaler`` unscaled them; what ``clip_grad_norm_``
   returns). On an accelerator it is computed on the device with
   ``torch._foreach_norm`` and queued like the loss: no host synchronization. On
-  CPU (float32/float64) it is one BLAS dot per gradient, read as host floats. With several optimizers each gets
-  ``grad/norm/<optimizer name>``. A non-finite norm is explained in a
+  CPU (float32/float64) it is one BLAS dot per gradient, read as host floats.
+  Recorded once the step has gone through (a step that raises records nothing).
+  With several optimizers each gets ``grad/norm/<optimizer name>``. A non-finite norm is explained in a
   ``context`` event naming the first parameter (module path) holding it, which
   the alert on that point quotes.
 - per layer, on watched steps (the first, then every ``every``-th) with
@@ -125,6 +126,7 @@ class Watch:
         self._orders: dict[tuple[str, float], tuple[list[torch.Tensor], Any]] = {}
         self._before: list[torch.Tensor] | None = None
         self._stats: torch.Tensor | tuple[list[float], list[float]] | None = None
+        self._pending: dict[int, tuple[Any, Any]] = {}  # optimizer id -> norm to record
         queue.taps[NONFINITE] = self._nonfinite_at
 
     # -- names ---------------------------------------------------------------
@@ -138,18 +140,21 @@ class Watch:
 
     # -- every step ------------------------------------------------------------
     def pre_step(self, optimizer: torch.optim.Optimizer, step: int, name: str | None) -> None:
+        """Before the step: the norm of the gradients it is about to apply. It is
+        recorded by :meth:`post_step`, so a step that raises records nothing."""
+        self._before = self._stats = None  # left by a step that raised, if any
         params = params_of(optimizer)
         grads = [p.grad for p in params if p.grad is not None]
         series = f"grad/norm/{name}" if name else "grad/norm"
         squares = host_squares(grads) if grads else None
         if not grads:
-            self.record(series, step, 0.0)
+            self._pending[id(optimizer)] = (series, 0.0)
         elif squares is not None:  # CPU: host floats, the cheapest pass
             total = math.sqrt(sum(squares))
             if not math.isfinite(total):
                 bad = next((i for i, v in enumerate(squares) if not math.isfinite(v)), 0)
                 self._explain(series, step, grads[bad], optimizer)
-            self.record(series, step, total)
+            self._pending[id(optimizer)] = (series, total)
         else:
             per, order = norms(grads)
             if order is not None:
@@ -159,15 +164,27 @@ class Watch:
                 if not math.isfinite(float(total)):
                     bad = int((~torch.isfinite(per)).nonzero()[0])
                     self._explain(series, step, grads[bad], optimizer)
-                self.record(series, step, total)
+                self._pending[id(optimizer)] = (series, total)
             else:  # the first non-finite index travels with the norm, no host read
                 finite = torch.isfinite(per)
                 first = torch.where(finite.all(), -1, (~finite).int().argmax())
-                self._orders[(series, float(step))] = (grads, optimizer)
-                self.queue.add_many((NONFINITE, series), step,
-                                    torch.stack([first.float(), total.float()]))
+                self._pending[id(optimizer)] = ((NONFINITE, series), (grads, torch.stack(
+                    [first.float(), total.float()])))
         if self.per_layer and (step == 1 or step % self.every == 0):
             self._pre_layers(optimizer, params)
+
+    def _emit(self, optimizer: torch.optim.Optimizer, step: int) -> None:
+        """The step went through: record what :meth:`pre_step` measured."""
+        pending = self._pending.pop(id(optimizer), None)
+        if pending is None:
+            return
+        series, value = pending
+        if isinstance(series, tuple):  # device: queued with its non-finite index
+            grads, pair = value
+            self._orders[(series[1], float(step))] = (grads, optimizer)
+            self.queue.add_many(series, step, pair)
+        else:
+            self.record(series, step, value)
 
     def _nonfinite_at(self, step: float, index: float) -> None:
         """Device path: the index of the first non-finite gradient has landed."""
@@ -205,6 +222,7 @@ class Watch:
                                        layers.per_layer(*norms(weights))])
 
     def post_step(self, optimizer: torch.optim.Optimizer, step: int) -> None:
+        self._emit(optimizer, step)
         before, stats = self._before, self._stats
         if before is None:
             return
@@ -237,5 +255,6 @@ class Watch:
         self.queue.taps.pop(NONFINITE, None)
         self._before = self._stats = None
         self._orders.clear()
+        self._pending.clear()
         self._layers.clear()
         self._modules = self._names = None
