@@ -135,6 +135,25 @@ def test_a_detached_graph_raises_the_zero_gradient_alert():
     assert alert.data["rule"] == "grad/norm <= 0 for 50 steps" and alert.step == 51
 
 
+def test_a_dead_layer_raises_the_dead_layer_alert_with_watch():
+    model, data = model_and_data(5)
+    with torch.no_grad():  # every ReLU unit of the encoder off: nothing reaches encoder.0
+        model.encoder[0].bias.fill_(-1e3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with nbmonitor.monitor("dead", refresh_hz=50, watch=True, watch_every=25) as run:
+        for step in range(230):
+            X, y = data[step % len(data)]
+            loss = nn.functional.mse_loss(model(X), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert set(values(run, "grad/norm/encoder.0")) == {0.0}
+    assert min(values(run, "grad/norm/head")) > 0
+    alerts = [e for e in run.events if e.kind == "alert"]
+    assert [(a.data["rule"], a.data["series"], a.step) for a in alerts] == [
+        ("grad/norm/* <= 0 for 200 steps", "grad/norm/encoder.0", 225)]
+
+
 def test_a_step_that_raises_records_no_gradient_statistics():
     class Flaky(torch.optim.SGD):
         def step(self, closure=None):
