@@ -320,8 +320,9 @@ GPU_NOT_RUN = (
     "Not run on GPU hardware yet: no machine this benchmark ran on had a GPU. On one, "
     "`bash benchmarks/gpu/check.sh` (with `build/gpu-wheels` from `make gpu-wheels`; see "
     "docs/gpu.md) runs the `gpu` tests and `benchmarks/gpu/bench_cuda.py` (the MLP and a "
-    "bf16 transformer on CUDA: bare, `nbmonitor.monitor()` defaults, `loss.item()` per "
-    "step, TensorBoard `add_scalar(loss.item())`; interleaved blocks, CUDA-event step "
+    "bf16 transformer on CUDA: bare, `nbmonitor.monitor()` defaults, with `watch=\"off\"` "
+    "and with `watch=True`, `loss.item()` per step, TensorBoard `add_scalar(loss.item())`, "
+    "Lightning's `grad_norm`; interleaved blocks, CUDA-event step "
     "times) and writes `$OUT/gpu-results.md`; copy it to `benchmarks/gpu/RESULTS.md` and "
     "this section shows it.")
 
