@@ -165,8 +165,10 @@ def markdown(rows: list[dict]) -> str:
         if "mb_per_million" not in r:
             mem.append([r.get("case", "?"), "-", "-", "-", "-", "-", "-", r.get("note", "")])
             continue
+        def signed(mb: float) -> str:
+            return ("+" if mb >= 0 else "-") + fmt(abs(mb))
         note = (f"{fmt(r['us_per_call'])} µs per log call; outside the growth: session "
-                f"start +{fmt(r['session_mb'])} MB, exit +{fmt(r['exit_mb'])} MB"
+                f"start {signed(r['session_mb'])} MB, exit {signed(r['exit_mb'])} MB"
                 if "us_per_call" in r else "")
         note += ("; " if note else "") + f"buffer holds {fmt(r['buffer_mb'])} MB"
         mem.append([what.get(r["case"], r["case"]), f"{r['steps']:,}", f"{r['points']:,}",

@@ -150,8 +150,10 @@ def section_train(size: dict, selected: list[str] | None) -> str:
 def section_long(size: dict, selected: list[str] | None) -> str:
     import bench_long
     rows = []
+    # The store's peak is its writer's backlog (what a tight loop logs while a batch
+    # is written): it follows the logging rate, not the run's length, so two lengths.
     for case, steps in (("extend", size["extend"]), ("log", size["log"]),
-                        ("log+store", size["log"])):
+                        ("log+store", size["log"]), ("log+store", 3 * size["log"])):
         say(f"long: {case}, {steps:,} steps")
         r = in_process("bench_long", "measure",
                        {"case": case, "steps": steps, "refreshes": size["refreshes"]},
@@ -276,9 +278,13 @@ TEXT = {
              "Each case in its own process; peak RSS (`ru_maxrss`) minus the RSS just "
              "before the points arrive (for `nbmonitor.log`: inside the session, up to "
              "just before its exit; the session's start and exit are in the notes). "
-             "`Series.extend` feeds the buffer alone. The refresh table: a `Dashboard` of real bqplot widgets on a "
-             "recording comm; each refresh first appends one point to every series; bytes "
-             "are the comm messages' JSON plus binary buffers."),
+             "`Series.extend` feeds the buffer alone. With the store on, the peak is the "
+             "writer's backlog, the points a loop logging as fast as it can adds while a "
+             "batch is drained and written (the writer shares the GIL with that loop): it "
+             "follows the logging rate, not the run's length, hence two lengths. The "
+             "refresh table: a `Dashboard` of real bqplot widgets on a recording comm; each "
+             "refresh first appends one point to every series; bytes are the comm "
+             "messages' JSON plus binary buffers."),
     "store": ("Store", "`benchmarks/bench_store.py`: points through the buffer, drain log, "
               "background writer and SQLite (WAL) until the final commit; bytes per point "
               "of the checkpointed, vacuumed file; writer CPU per point."),

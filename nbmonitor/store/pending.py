@@ -22,12 +22,18 @@ def contiguous(pending: dict[str, list[tuple[int, np.ndarray]]]
         start = nxt = None
         for st, pts in parts:
             if group and st != nxt:
-                out.append((name, start, np.concatenate(group, axis=1)))
+                out.append((name, start, _joined(group)))
                 group = []
             if not group:
                 start = st
             group.append(pts)
             nxt = st + pts.shape[1]
         if group:
-            out.append((name, start, np.concatenate(group, axis=1)))
+            out.append((name, start, _joined(group)))
     return out
+
+
+def _joined(group: list[np.ndarray]) -> np.ndarray:
+    # One part (one drain per flush, the usual case) is used as it is: a copy would
+    # double the memory of a large batch while it is written.
+    return group[0] if len(group) == 1 else np.concatenate(group, axis=1)

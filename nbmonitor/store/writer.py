@@ -43,6 +43,7 @@ from .values import clamp_int
 PERIOD_S = 0.5
 MAX_BACKOFF_S = 8.0  # longest wait between two tries while writes fail
 MAX_PENDING = 8_000_000  # points held in memory while writes fail (~190 MB)
+BIG_BATCH = 200_000  # points; after a batch this large the next one starts at once
 
 
 class StoreWriter:
@@ -70,6 +71,7 @@ class StoreWriter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
+        self.last_batch = 0  # points in the last batch written
         self.cpu_s = 0.0  # CPU time spent in flush (drain, encode, SQLite), any thread
 
     def start(self) -> None:
@@ -96,9 +98,12 @@ class StoreWriter:
         return self._inserted
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            if time.monotonic() >= self._next_try:
-                self.flush()
+        wait = self.period
+        while not self._stop.wait(wait):
+            wrote = time.monotonic() >= self._next_try and self.flush()
+            # Behind a fast logging loop: the next batch starts at once, so batches
+            # (and the memory they hold while drained and written) stay small.
+            wait = 0.0 if wrote and self.last_batch >= BIG_BATCH else self.period
 
     def _report(self, e: BaseException) -> None:
         self.last_error = f"{type(e).__name__}: {e}"
@@ -208,6 +213,7 @@ class StoreWriter:
             self._report(e)
             return False
         self._recovered()
+        self.last_batch = self._n_pending
         self._pending.clear()
         self._n_pending = 0
         self._events_done += len(events)
