@@ -38,12 +38,17 @@ def quiet_optuna() -> None:
 
 
 def interval_of(study: Any) -> int | None:
-    """The study storage's heartbeat interval, None when heartbeats are off."""
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-    storage = study._storage
-    if not is_heartbeat_enabled(storage):
+    """The study storage's heartbeat interval, None when heartbeats are off (or the
+    storage has none: in-memory, journal, or an Optuna that moved them)."""
+    storage = getattr(study, "_storage", None)
+    get = getattr(storage, "get_heartbeat_interval", None)
+    if get is None:
         return None
-    return storage.get_heartbeat_interval()
+    try:
+        interval = get()
+    except Exception:
+        return None
+    return interval if isinstance(interval, int) and interval > 0 else None
 
 
 class Heartbeat:
@@ -74,7 +79,7 @@ class Heartbeat:
 
     def beat_for(self, trial: Any | None) -> None:
         """Start (a trial) or stop (None) recording heartbeats; the first at once."""
-        self._trial_id = None if trial is None else trial._trial_id
+        self._trial_id = None if trial is None else getattr(trial, "_trial_id", None)
         if self._trial_id is not None and self.interval is not None:
             self._beat(self._trial_id)
 
