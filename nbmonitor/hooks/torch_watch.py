@@ -6,9 +6,9 @@
   ``torch._foreach_norm`` and queued like the loss: no host synchronization. On
   CPU (float32/float64) it is one BLAS dot per gradient, read as host floats.
   Recorded once the step has gone through (a step that raises records nothing).
-  With several optimizers each gets ``grad/norm/<optimizer name>``. A non-finite norm is explained in a
-  ``context`` event naming the first parameter (module path) holding it, which
-  the alert on that point quotes.
+  With several optimizers each gets ``grad/norm/<optimizer name>``. A non-finite
+  norm is explained in a ``context`` event naming the first parameter (module
+  path) holding it, which the alert on that point quotes.
 - per layer, on watched steps (the first, then every ``every``-th) with
   ``per_layer``: for each module owning parameters directly,
   ``grad/norm/<module>``, ``weight/norm/<module>`` (before the step) and
