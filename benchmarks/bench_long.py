@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fmt, fmt_range, md_table, peak_mb, rss_mb, spread, target  # noqa: E402
+from common import (fmt, fmt_range, md_table, peak_mb, rss_mb, signed, spread,  # noqa: E402
+                    target)
 
 NAMES = ("loss", "accuracy", "lr", "grad_norm")
 TARGET_MB = 16.0
@@ -165,8 +166,6 @@ def markdown(rows: list[dict]) -> str:
         if "mb_per_million" not in r:
             mem.append([r.get("case", "?"), "-", "-", "-", "-", "-", "-", r.get("note", "")])
             continue
-        def signed(mb: float) -> str:
-            return ("+" if mb >= 0 else "-") + fmt(abs(mb))
         note = (f"{fmt(r['us_per_call'])} µs per log call; outside the growth: session "
                 f"start {signed(r['session_mb'])} MB, exit {signed(r['exit_mb'])} MB"
                 if "us_per_call" in r else "")

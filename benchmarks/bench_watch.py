@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_train import _Loop  # noqa: E402
-from common import fmt, fmt_range, md_table, spread, target  # noqa: E402
+from common import (fmt, fmt_range, lightning_grad_norm, md_table, spread,  # noqa: E402
+                    target)
 
 NBM = {"nbmonitor, watch off": {"watch": "off"},
        "nbmonitor, grad norm (default)": {},
@@ -35,17 +36,9 @@ VARIANTS = ["bare", *NBM, "lightning grad_norm", "wandb.watch"]
 TARGETS = {"nbmonitor, grad norm (default)": 1.02, "nbmonitor --watch (N=50)": 1.03}
 
 
-def _lightning_grad_norm():
-    for mod in ("lightning.pytorch.utilities", "pytorch_lightning.utilities"):
-        if importlib.util.find_spec(mod.split(".")[0]) is not None:
-            import importlib as il
-            return il.import_module(mod).grad_norm, mod.split(".")[0]
-    return None, None
-
-
 def available(variant: str) -> str | None:
     """None when the variant can run here, else why not."""
-    if variant == "lightning grad_norm" and _lightning_grad_norm()[0] is None:
+    if variant == "lightning grad_norm" and lightning_grad_norm() is None:
         return "lightning not installed"
     if variant == "wandb.watch" and importlib.util.find_spec("wandb") is None:
         return "wandb not installed"
@@ -59,7 +52,7 @@ class _Block:
         self.variant, self.loop = variant, loop
         self.grad_norm = None
         if variant == "lightning grad_norm":
-            self.grad_norm = _lightning_grad_norm()[0]
+            self.grad_norm = lightning_grad_norm()
         if variant == "wandb.watch":
             import os
             import wandb

@@ -59,3 +59,22 @@ def md_table(head: list[str], rows: list[list[str]], align: str = "") -> str:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join(sep) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def lightning_grad_norm():
+    """Lightning's ``grad_norm``, from whichever of its two packages is installed;
+    None without Lightning."""
+    import importlib
+    import importlib.util
+    for mod in ("lightning.pytorch.utilities", "pytorch_lightning.utilities"):
+        if importlib.util.find_spec(mod.split(".")[0]) is not None:
+            try:
+                return importlib.import_module(mod).grad_norm
+            except ImportError:
+                continue
+    return None
+
+
+def signed(x: float) -> str:
+    """``fmt`` with its sign always written (+2.1, -60.6)."""
+    return ("+" if x >= 0 else "-") + fmt(abs(x))

@@ -44,7 +44,7 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from common import fmt, fmt_range, md_table, spread  # noqa: E402
+from common import fmt, fmt_range, lightning_grad_norm, md_table, spread  # noqa: E402
 
 NBM = {"nbmonitor, watch off": {"watch": "off"}, "nbmonitor": {},
        "nbmonitor --watch": {"watch": True, "watch_every": 50}}
@@ -118,17 +118,6 @@ class Timer:
         return [(b - a) * 1e3 for a, b in zip(self.marks, self.marks[1:])]
 
 
-def _lightning_grad_norm() -> Callable[..., Any] | None:
-    """Lightning's ``grad_norm``, from whichever of its two packages is installed."""
-    import importlib
-    for mod in ("lightning.pytorch.utilities", "pytorch_lightning.utilities"):
-        try:
-            return importlib.import_module(mod).grad_norm
-        except ImportError:
-            continue
-    return None
-
-
 def _count(run: Any, name: str) -> int:
     return run.buffer.series(name).count if name in run.buffer else 0
 
@@ -144,7 +133,7 @@ def block(loop: Loop, variant: str, steps: int, cuda: bool, writer: Any,
     elif variant == "tensorboard":
         after = lambda loss: writer.add_scalar("loss", loss.item(), loop.step)  # noqa: E731
     elif variant == "lightning grad_norm":
-        fn = _lightning_grad_norm()
+        fn = lightning_grad_norm()
         before_step = lambda: fn(loop.model, norm_type=2)  # noqa: E731
 
     def steps_loop() -> None:
@@ -192,7 +181,7 @@ def measure(kind: str, steps: int, rounds: int, device: str, dry: bool) -> dict:
     except Exception as e:  # tensorboard missing: that row says so
         variants.remove("tensorboard")
         notes["tensorboard"] = f"not run: {type(e).__name__}: {e}"
-    if _lightning_grad_norm() is None:
+    if lightning_grad_norm() is None:
         variants.remove("lightning grad_norm")
         notes["lightning grad_norm"] = "not run: lightning not installed"
     for v in variants:  # warm-up: kernels, autotuning, the session's first imports

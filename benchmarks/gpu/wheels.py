@@ -4,8 +4,8 @@
 ``build/gpu-wheels``) fills DIR with Python 3.12 manylinux x86_64 wheels for
 nbmonitor's needs (``nbmonitor[tune,serve]``: IPython, ipykernel, ipywidgets,
 bqplot, optuna, ddsketch, ...) and every package they need in turn, except the
-packages the GPU machine's image already holds (``DEVICE``, its own list), plus a wheel of
-nbmonitor built from this checkout. One version of each: wheels of other
+packages the GPU machine's image already holds (``DEVICE``, its own list), plus a
+wheel of nbmonitor built from this checkout. One version of each: wheels of other
 versions left in DIR from an earlier run are removed. Versions are the ones
 installed in the interpreter running this script (the pinned dev environment)
 where it has them, so the device runs what the tests here ran.
